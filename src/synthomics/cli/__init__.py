@@ -1,0 +1,1 @@
+"""The ``synthomics`` command line: thin typer commands over the library."""

@@ -1,0 +1,142 @@
+"""Library sizes (sequencing depths) and the read-count step shared by microbiome generators.
+
+Depths are drawn from the training distribution, per condition level: a log-normal fitted
+to the training library sizes (the read-depth model of SparseDOSSA 2, Ma et al. 2021) or
+the empirical distribution (resampling the training depths). Counts are then drawn from
+the generated proportions, by one of two rules:
+
+``multinomial``
+    reads ~ Multinomial(depth, proportions): the usual sequencing model (SparseDOSSA 2,
+    Dirichlet-multinomial). It adds sampling zeros where a proportion is small.
+``presence_preserving``
+    MIDASim's rule (He et al. 2024): round(proportion x depth), with at least one read for
+    every taxon that is present. Keeps the generated presence/absence pattern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from synthomics.errors import InputError
+
+LibrarySizeKind = Literal["lognormal", "empirical"]
+CountModel = Literal["multinomial", "presence_preserving"]
+LIBRARY_SIZE_KINDS: tuple[str, ...] = ("lognormal", "empirical")
+
+
+@dataclass
+class LibrarySizeModel:
+    """Library-size distribution of each condition level.
+
+    Attributes
+    ----------
+    kind
+        ``"lognormal"`` or ``"empirical"``.
+    log_mean, log_sd
+        Per level: mean and standard deviation of log depth (log-normal; both kinds keep
+        them as a summary).
+    values, offsets
+        Empirical kind: training depths of level ``k`` are
+        ``values[offsets[k]:offsets[k + 1]]``.
+    """
+
+    kind: LibrarySizeKind
+    log_mean: np.ndarray
+    log_sd: np.ndarray
+    values: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def fit(
+        cls,
+        library_sizes: np.ndarray,
+        codes: np.ndarray,
+        n_groups: int,
+        kind: LibrarySizeKind = "lognormal",
+    ) -> LibrarySizeModel:
+        """Fit one distribution per level code in ``range(n_groups)``."""
+        if kind not in LIBRARY_SIZE_KINDS:
+            raise InputError(
+                None,
+                f"unknown library-size model {kind!r}",
+                expected=f"one of {LIBRARY_SIZE_KINDS}",
+            )
+        sizes = np.asarray(library_sizes, dtype=np.float64)
+        log_mean = np.zeros(n_groups)
+        log_sd = np.zeros(n_groups)
+        chunks = []
+        for k in range(n_groups):
+            group = sizes[codes == k]
+            logs = np.log(group)
+            log_mean[k] = logs.mean()
+            log_sd[k] = logs.std(ddof=1) if len(group) > 1 else 0.0
+            chunks.append(np.sort(group).astype(np.int64))
+        offsets = np.concatenate([[0], np.cumsum([len(c) for c in chunks])]).astype(np.int64)
+        values = np.concatenate(chunks) if kind == "empirical" else np.zeros(0, dtype=np.int64)
+        return cls(kind, log_mean, log_sd, values, offsets)
+
+    def draw(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One depth (a positive integer) per row, from the distribution of its level."""
+        codes = np.asarray(codes, dtype=np.int64)
+        out = np.empty(len(codes), dtype=np.int64)
+        for k in np.unique(codes):
+            rows = np.flatnonzero(codes == k)
+            if self.kind == "empirical":
+                start, stop = self.offsets[k], self.offsets[k + 1]
+                out[rows] = self.values[rng.integers(start, stop, size=len(rows))]
+            else:
+                draws = rng.normal(self.log_mean[k], self.log_sd[k], size=len(rows))
+                out[rows] = np.maximum(1, np.rint(np.exp(draws))).astype(np.int64)
+        return out
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays to save."""
+        return {
+            "log_mean": self.log_mean,
+            "log_sd": self.log_sd,
+            "values": self.values,
+            "offsets": self.offsets,
+        }
+
+    @classmethod
+    def from_state(cls, kind: LibrarySizeKind, state: dict[str, np.ndarray]) -> LibrarySizeModel:
+        """Inverse of :meth:`state`."""
+        return cls(kind, state["log_mean"], state["log_sd"], state["values"], state["offsets"])
+
+
+def check_library_sizes(library_size: int | np.ndarray, n: int) -> np.ndarray:
+    """Validate a user's ``library_size`` (one integer, or one per row) as an int64 array."""
+    sizes = np.asarray(library_size)
+    if sizes.ndim == 0:
+        sizes = np.full(n, sizes)
+    if sizes.shape != (n,):
+        raise InputError(
+            None,
+            f"{sizes.size} library sizes for {n} samples",
+            expected="one integer, or one per sample",
+        )
+    if not np.issubdtype(sizes.dtype, np.number) or not np.all(np.isfinite(sizes)):
+        raise InputError(None, "library sizes are not finite numbers", expected="positive integers")
+    if np.any(sizes < 1) or np.any(sizes != np.rint(sizes)):
+        bad = sizes[(sizes < 1) | (sizes != np.rint(sizes))][0]
+        raise InputError(None, f"library size {bad!r}", expected="positive integers")
+    return sizes.astype(np.int64)
+
+
+def multinomial_counts(
+    proportions: np.ndarray, library_sizes: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Reads ~ Multinomial(depth_i, proportions_i) for every row ``i``."""
+    p = np.clip(proportions, 0.0, None)
+    p = p / p.sum(axis=1, keepdims=True)
+    return rng.multinomial(np.asarray(library_sizes, dtype=np.int64), p).astype(np.int64)
+
+
+def presence_preserving_counts(proportions: np.ndarray, library_sizes: np.ndarray) -> np.ndarray:
+    """MIDASim's rounding: round(p x depth), at least one read where ``p > 0``."""
+    counts = np.rint(proportions * np.asarray(library_sizes, dtype=np.float64)[:, None])
+    counts[(proportions > 0) & (counts < 1)] = 1
+    return counts.astype(np.int64)

@@ -1,0 +1,624 @@
+"""``MicrobiomeDiffusion``: the sparsity-preserving diffusion generator of microbiome profiles.
+
+The user-facing model (registry name ``"diffusion"``). It follows the generator interface
+of :mod:`synthomics.generators` (``fit`` / ``sample`` / ``save`` / ``load``) and assembles
+three separate pieces:
+
+* the data transform, :class:`~synthomics.microbiome_diffusion.transform.PresenceLogAbundance`
+  (presence :math:`\\pm 1` and the per-taxon normal score of the CLR abundance of present
+  taxa);
+* the pure-torch module, :class:`~synthomics.microbiome_diffusion.module.MicrobiomeDenoiser`,
+  with the sparsity-preserving presence decoder and the taxon-identity layers, preconditioned
+  by the exact denoiser of independent taxa (a fresh model samples every taxon at its
+  observed prevalence and abundance distribution; training adds the dependence);
+* the shared diffusion machinery: :class:`~synthomics.diffusion.process.GaussianDiffusion`
+  (cosine schedule, v-prediction, DDIM sampler, classifier-free guidance) trained by
+  :class:`~synthomics.diffusion.plan.DiffusionTrainingPlan` through
+  :func:`synthomics.training.build_trainer` (EMA weights, early stopping on the validation
+  loss, checkpoints and resume, Lightning DDP with ``devices`` / ``num_nodes``).
+
+The three mechanisms and their ablation switches
+    1. prevalence-aware bias initialisation: ``prevalence_init``;
+    2. hard sparsity loss with straight-through gradients: ``sparsity_weight`` (0 = off) and
+       ``hard_sparsity`` (False = soft relaxation only);
+    3. hyperbolic taxonomic embeddings: ``taxon_embedding`` = ``"poincare"`` (default),
+       ``"learned"`` (a trained Euclidean table of the same size) or ``"none"``.
+
+Design choices, and what they were chosen on
+    Data-space diffusion rather than latent diffusion, so that the denoiser sees every
+    taxon, its presence and its identity directly (a latent model would need an
+    autoencoder whose decoder, not the denoiser, carries the taxonomy), and so that
+    presence is a calibrated probability at every noise level. An MLP denoiser (FiLM
+    residual blocks) with taxon-embedding-factorised input and output layers rather than a
+    transformer over taxa, for CPU cost. Cosine schedule, v-prediction, DDIM with 50 steps
+    (more steps or ancestral sampling changed nothing measurable). On the Nielsen IBD table
+    (297 training samples, 1,500 steps of the 0.6 M-parameter network), the transform and
+    the preconditioning were what mattered: C2ST AUC 0.92 -> 0.75 and Shannon W1
+    0.80 -> 0.11 (see the transform and module docstrings).
+
+Output: relative abundances; integer reads in ``layers["counts"]`` when the training data
+were counts (depths from the training library-size distribution of each condition level) or
+when ``library_size`` is given. Reads keep the generated presence pattern: every present
+taxon gets one read and the remaining depth is drawn Multinomial over the present taxa.
+
+Examples
+--------
+>>> from synthomics.datasets import synthetic_microbiome
+>>> adata = synthetic_microbiome(n_samples=60, n_taxa=30, seed=0)  # doctest: +SKIP
+>>> model = MicrobiomeDiffusion(size="tiny", max_steps=200, seed=0).fit(adata)  # doctest: +SKIP
+>>> synthetic = model.sample(100, seed=1)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from synthomics.errors import InputError
+from synthomics.generators.library_size import LibrarySizeKind
+from synthomics.generators.microbiome import (
+    MicrobiomeDraw,
+    MicrobiomeGenerator,
+    MicrobiomeTrainingData,
+    SamplePlan,
+)
+
+__all__ = ["SIZES", "MicrobiomeDiffusion", "presence_preserving_multinomial"]
+
+SIZES: dict[str, dict[str, int]] = {
+    "tiny": {"dim": 64, "n_blocks": 1},
+    "default": {"dim": 128, "n_blocks": 2},
+    "large": {"dim": 256, "n_blocks": 3},
+    "paper": {"dim": 720, "n_blocks": 4},
+}
+"""Network sizes. ``default`` (0.6 M parameters for 719 taxa) trains in a minute or two on
+a CPU; ``large`` (2 M) was no better on the Nielsen IBD table (297 training samples) but
+may help on larger tables; ``paper`` (15 M parameters for 500 taxa) is meant for a GPU;
+``tiny`` is for tests."""
+
+TAXON_EMBEDDINGS: tuple[str, ...] = ("poincare", "learned", "none")
+HIERARCHIES: tuple[str, ...] = ("auto", "taxonomy", "tree")
+SAMPLE_CHUNK = 4096
+
+
+def presence_preserving_multinomial(
+    proportions: np.ndarray, library_sizes: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Reads that keep the presence pattern: one per present taxon, the rest multinomial.
+
+    Row ``i`` gets ``1 + Multinomial(L_i - r_i, p_i)`` reads on its ``r_i`` present taxa.
+    Where the depth ``L_i`` is below the richness, reads are plain
+    ``Multinomial(L_i, p_i)`` (some present taxa then get no read).
+    """
+    present = proportions > 0
+    richness = present.sum(axis=1)
+    sizes = np.asarray(library_sizes, dtype=np.int64)
+    extra = np.maximum(sizes - richness, 0)
+    p = proportions / proportions.sum(axis=1, keepdims=True)
+    counts = rng.multinomial(extra, p).astype(np.int64)
+    enough = sizes >= richness
+    counts[enough] += present[enough]
+    if (~enough).any():
+        counts[~enough] = rng.multinomial(sizes[~enough], p[~enough])
+    return counts
+
+
+class MicrobiomeDiffusion(MicrobiomeGenerator):
+    """Sparsity-preserving denoising diffusion model for microbiome profiles.
+
+    Parameters
+    ----------
+    size
+        ``"default"`` (CPU), ``"large"``, ``"paper"`` (about 15 M parameters, GPU) or
+        ``"tiny"``; see :data:`SIZES`.
+    dim, n_blocks
+        Override the width and depth of ``size``.
+    dropout
+        Dropout inside the residual blocks.
+    abundance
+        Log abundance of present taxa: ``"clr"`` (centred over the present taxa, default)
+        or ``"log"`` (log relative abundance); see
+        :mod:`~synthomics.microbiome_diffusion.transform`.
+    prevalence_init
+        Mechanism 1 (see the module docstring).
+    sparsity_weight, hard_sparsity
+        Mechanism 2.
+    taxon_embedding
+        Mechanism 3: ``"poincare"``, ``"learned"`` or ``"none"``.
+    embedding_dim
+        Dimension of the taxon embedding (the Poincaré ball).
+    hierarchy
+        What the Poincaré embedding is fitted to: ``"taxonomy"`` (rank columns of ``var``),
+        ``"tree"`` (``uns["tree"]``, tips named like the features) or ``"auto"`` (the
+        taxonomy when there is one, else the tree, else no embedding, with a warning).
+    poincare_epochs
+        Epochs of Riemannian SGD for the embedding.
+    timesteps, schedule, prediction
+        The diffusion process (see :class:`~synthomics.diffusion.process.GaussianDiffusion`).
+    condition_dropout
+        Probability of dropping the condition in training (classifier-free guidance).
+    guidance_scale
+        Default guidance :math:`s` at sampling (1: plain conditional model).
+    sampler, sampling_steps
+        ``"ddim"`` (default) or ``"ddpm"``, and the number of denoising steps.
+    stochastic_presence
+        Draw the final presences as Bernoulli from the denoised presence probability
+        (default) or threshold them at 1/2.
+    self_conditioning
+        Feed the network its previous estimate of the clean sample (Chen et al. 2023).
+    max_steps
+        Optimiser steps (rounded up to whole epochs).
+    batch_size, lr, weight_decay
+        Optimisation (AdamW, linear warm-up then cosine decay to 10 %).
+    ema_decay
+        EMA of the weights used for validation and sampling (None: no EMA).
+    validation_fraction
+        Training samples held out for the early-stopping metric (the validation loss).
+    validation_every
+        Optimiser steps between validations (rounded to whole epochs).
+    patience
+        Validations without improvement before stopping; the best weights are kept.
+    checkpoint_dir
+        Folder for Lightning checkpoints and the metrics log (None: none).
+    resume
+        Continue from ``checkpoint_dir/last.ckpt`` when it exists.
+    accelerator, devices, strategy, num_nodes, precision
+        Passed to Lightning: ``devices=4`` trains with DDP on four GPUs, ``num_nodes`` spans
+        nodes; nothing else changes.
+    seed
+        Seeds the fit and the stream of sampling seeds.
+    library_size
+        Depth model for reads (``"lognormal"`` or ``"empirical"``).
+    progress
+        Show a progress display (None: only on a terminal).
+    """
+
+    name: ClassVar[str] = "diffusion"
+    description: ClassVar[str] = (
+        "Sparsity-preserving denoising diffusion with prevalence-initialised presence logits, "
+        "straight-through sparsity loss and Poincaré taxonomic embeddings"
+    )
+    reference: ClassVar[str] = (
+        "Ho et al. 2020; Song et al. 2021 (DDIM); Ho & Salimans 2022 (classifier-free "
+        "guidance); Nickel & Kiela 2017 (Poincaré embeddings)"
+    )
+
+    def __init__(
+        self,
+        *,
+        size: Literal["tiny", "default", "large", "paper"] = "default",
+        dim: int | None = None,
+        n_blocks: int | None = None,
+        dropout: float = 0.0,
+        abundance: Literal["clr", "log"] = "clr",
+        prevalence_init: bool = True,
+        sparsity_weight: float = 1.0,
+        hard_sparsity: bool = True,
+        taxon_embedding: Literal["poincare", "learned", "none"] = "poincare",
+        embedding_dim: int = 10,
+        hierarchy: Literal["auto", "taxonomy", "tree"] = "auto",
+        poincare_epochs: int = 50,
+        timesteps: int = 1000,
+        schedule: Literal["cosine", "linear"] = "cosine",
+        prediction: Literal["v", "epsilon", "x0"] = "v",
+        condition_dropout: float = 0.1,
+        guidance_scale: float = 1.0,
+        sampler: Literal["ddim", "ddpm"] = "ddim",
+        sampling_steps: int = 50,
+        stochastic_presence: bool = True,
+        self_conditioning: bool = False,
+        max_steps: int = 3000,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        ema_decay: float | None = 0.999,
+        validation_fraction: float = 0.1,
+        validation_every: int = 100,
+        patience: int = 10,
+        checkpoint_dir: str | None = None,
+        resume: bool = False,
+        accelerator: str = "auto",
+        devices: int | str = 1,
+        strategy: str = "auto",
+        num_nodes: int = 1,
+        precision: str = "32-true",
+        seed: int = 0,
+        library_size: LibrarySizeKind = "lognormal",
+        progress: bool | None = None,
+    ) -> None:
+        super().__init__(seed=seed, library_size=library_size, progress=progress)
+        _choice("size", size, tuple(SIZES))
+        _choice("taxon_embedding", taxon_embedding, TAXON_EMBEDDINGS)
+        _choice("hierarchy", hierarchy, HIERARCHIES)
+        _choice("sampler", sampler, ("ddim", "ddpm"))
+        _choice("schedule", schedule, ("cosine", "linear"))
+        _choice("prediction", prediction, ("v", "epsilon", "x0"))
+        _choice("abundance", abundance, ("clr", "log"))
+        for what, value in (
+            ("max_steps", max_steps),
+            ("batch_size", batch_size),
+            ("sampling_steps", sampling_steps),
+            ("timesteps", timesteps),
+        ):
+            if int(value) < 1:
+                raise InputError(None, f"{what} is {value!r}", expected="a positive integer")
+        if not 0 <= condition_dropout < 1:
+            raise InputError(
+                None,
+                f"condition_dropout is {condition_dropout!r}",
+                expected="a probability in [0, 1)",
+            )
+        self.size = size
+        self.dim = dim
+        self.n_blocks = n_blocks
+        self.dropout = dropout
+        self.abundance = abundance
+        self.prevalence_init = prevalence_init
+        self.sparsity_weight = sparsity_weight
+        self.hard_sparsity = hard_sparsity
+        self.taxon_embedding = taxon_embedding
+        self.embedding_dim = embedding_dim
+        self.hierarchy = hierarchy
+        self.poincare_epochs = poincare_epochs
+        self.timesteps = timesteps
+        self.schedule = schedule
+        self.prediction = prediction
+        self.condition_dropout = condition_dropout
+        self.guidance_scale = guidance_scale
+        self.sampler = sampler
+        self.sampling_steps = sampling_steps
+        self.stochastic_presence = stochastic_presence
+        self.self_conditioning = self_conditioning
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.ema_decay = ema_decay
+        self.validation_fraction = validation_fraction
+        self.validation_every = validation_every
+        self.patience = patience
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.accelerator = accelerator
+        self.devices = devices
+        self.strategy = strategy
+        self.num_nodes = num_nodes
+        self.precision = precision
+        self.module_: Any = None
+        self.process_: Any = None
+        self.transform_: Any = None
+        self.architecture_: dict[str, Any] = {}
+        self.fit_record_: dict[str, Any] = {}
+
+    # ----------------------------------------------------------------- building blocks
+
+    def _architecture(self, n_taxa: int, n_classes: int) -> dict[str, Any]:
+        base = SIZES[self.size]
+        return {
+            "n_taxa": int(n_taxa),
+            "n_classes": int(n_classes),
+            "dim": int(self.dim or base["dim"]),
+            "n_blocks": int(self.n_blocks if self.n_blocks is not None else base["n_blocks"]),
+            "dropout": float(self.dropout),
+            "prediction": self.prediction,
+            "prevalence_init": bool(self.prevalence_init),
+            "sparsity_weight": float(self.sparsity_weight),
+            "hard_sparsity": bool(self.hard_sparsity),
+            "learn_embedding": self.taxon_embedding == "learned",
+            "self_conditioning": bool(self.self_conditioning),
+        }
+
+    def _build_module(
+        self,
+        architecture: dict[str, Any],
+        prevalence: np.ndarray,
+        taxon_embedding: np.ndarray | None,
+        class_prevalence: np.ndarray | None = None,
+        class_sizes: np.ndarray | None = None,
+    ):
+        from synthomics.microbiome_diffusion.module import MicrobiomeDenoiser
+
+        arch = dict(architecture)
+        n_samples = int(arch.pop("n_samples", self.training_.get("n_samples", 1)))
+        return MicrobiomeDenoiser(
+            arch.pop("n_taxa"),
+            prevalence=prevalence,
+            n_samples=n_samples,
+            taxon_embedding=taxon_embedding,
+            class_prevalence=class_prevalence,
+            class_sizes=class_sizes,
+            **arch,
+        )
+
+    def _build_process(self):
+        from synthomics.diffusion.process import GaussianDiffusion
+
+        return GaussianDiffusion(self.timesteps, self.schedule, self.prediction)
+
+    def _taxon_embedding(self, n_taxa: int, rng: np.random.Generator) -> np.ndarray | None:
+        """The taxon identity table (tangent-space Poincaré points, a random table or None)."""
+        if self.taxon_embedding == "none":
+            return None
+        if self.taxon_embedding == "learned":
+            return rng.normal(size=(n_taxa, self.embedding_dim)) / math.sqrt(self.embedding_dim)
+        from synthomics.microbiome_diffusion.poincare import (
+            fit_poincare,
+            hierarchy_from_taxonomy,
+            hierarchy_from_tree,
+            log_map_origin,
+            mean_rank,
+        )
+
+        source = self.training_.get("source_file")
+        kind = self.hierarchy
+        has_taxonomy = _has_taxonomy(self.var_)
+        if kind == "auto":
+            kind = "taxonomy" if has_taxonomy else ("tree" if self.tree_ else "none")
+        if kind == "none":
+            warnings.warn(
+                "no taxonomy or tree to fit the Poincaré embedding; training without taxon "
+                "embeddings (set taxon_embedding='none' to silence this)",
+                stacklevel=3,
+            )
+            self.fit_record_["hierarchy"] = None
+            return None
+        if kind == "taxonomy":
+            hierarchy = hierarchy_from_taxonomy(self.var_, source=source)
+        else:
+            if self.tree_ is None:
+                raise InputError(
+                    source,
+                    "hierarchy='tree' but the data carry no tree",
+                    expected="uns['tree'] (read the table with --tree)",
+                )
+            hierarchy = hierarchy_from_tree(self.tree_, self.feature_names_, source=source)
+        task = self.fit_progress.task("diffusion: Poincaré taxon embedding", total=1)
+        start = time.perf_counter()
+        fitted = fit_poincare(
+            hierarchy.parent,
+            self.embedding_dim,
+            epochs=self.poincare_epochs,
+            lr=10.0,
+            burn_in=5,
+            seed=int(rng.integers(2**31 - 1)),
+        )
+        task.advance(1)
+        self.fit_record_["hierarchy"] = kind
+        self.fit_record_["poincare_nodes"] = hierarchy.n_nodes
+        self.fit_record_["poincare_loss"] = fitted.loss
+        self.fit_record_["poincare_seconds"] = time.perf_counter() - start
+        if hierarchy.n_nodes <= 3000:
+            self.fit_record_["poincare_mean_rank"] = mean_rank(fitted, hierarchy.parent)
+        tangent = log_map_origin(fitted.coordinates[hierarchy.features])
+        rms = float(np.sqrt((tangent**2).sum(axis=1).mean())) or 1.0
+        return tangent / rms
+
+    # ----------------------------------------------------------------- fit
+
+    def _fit(self, data: MicrobiomeTrainingData, rng: np.random.Generator) -> None:
+        import torch
+
+        from synthomics.diffusion.plan import BestWeights, DiffusionTrainingPlan, EpochProgress
+        from synthomics.microbiome_diffusion.transform import PresenceLogAbundance
+        from synthomics.training import (
+            TensorDataModule,
+            build_trainer,
+            last_checkpoint,
+            quiet_lightning,
+            seed_everything,
+        )
+
+        start = time.perf_counter()
+        seed_everything(self.seed, deterministic=False)
+        self.fit_record_ = {}
+        transform = PresenceLogAbundance.fit(data.proportions, self.abundance)
+        x = transform.encode(data.proportions)
+        prevalence = (data.proportions > 0).mean(axis=0)
+        embedding = self._taxon_embedding(data.n_features, rng)
+        conditional = self.condition_ is not None
+        architecture = self._architecture(data.n_features, self.n_groups if conditional else 0)
+        architecture["n_samples"] = data.n_samples
+        class_prevalence = class_sizes = None
+        if conditional:
+            class_sizes = np.bincount(data.codes, minlength=self.n_groups)
+            class_prevalence = np.stack(
+                [(data.proportions[data.codes == c] > 0).mean(axis=0) for c in range(self.n_groups)]
+            )
+        module = self._build_module(
+            architecture, prevalence, embedding, class_prevalence, class_sizes
+        )
+        process = self._build_process()
+
+        tensors: dict[str, Any] = {"x": x}
+        if conditional:
+            tensors["cond"] = data.codes.astype(np.int64)
+        validation_fraction = self.validation_fraction if data.n_samples >= 10 else 0.0
+        datamodule = TensorDataModule(
+            tensors,
+            validation_fraction=validation_fraction,
+            batch_size=self.batch_size,
+            seed=self.seed,
+        )
+        n_train = len(datamodule.train_index)
+        steps_per_epoch = math.ceil(n_train / self.batch_size)
+        max_epochs = max(1, math.ceil(self.max_steps / steps_per_epoch))
+        val_every = min(max(1, round(self.validation_every / steps_per_epoch)), max_epochs)
+        has_validation = len(datamodule.val_index) > 0
+        plan = DiffusionTrainingPlan(
+            process,
+            module,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            warmup_steps=min(100, self.max_steps // 10),
+            total_steps=max_epochs * steps_per_epoch,
+            condition_dropout=self.condition_dropout if conditional else 0.0,
+        )
+        task = self.fit_progress.task("diffusion: training", total=max_epochs)
+        best = BestWeights("val_loss")
+        ckpt_path = last_checkpoint(self.checkpoint_dir) if self.resume else None
+        with quiet_lightning(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+            warnings.filterwarnings("ignore", message=".*number of training batches.*")
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+            warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+            trainer = build_trainer(
+                max_epochs,
+                accelerator=self.accelerator,
+                devices=self.devices,
+                strategy=self.strategy,
+                num_nodes=self.num_nodes,
+                precision=self.precision,
+                checkpoint_dir=self.checkpoint_dir,
+                early_stopping_metric="val_loss" if has_validation else None,
+                patience=self.patience,
+                ema_decay=self.ema_decay,
+                progress=False,
+                gradient_clip_val=1.0,
+                deterministic=False,
+                log_every_n_steps=max(1, min(50, steps_per_epoch)),
+                callbacks=[best, EpochProgress(task, "diffusion: training")],
+                check_val_every_n_epoch=val_every,
+            )
+            trainer.fit(plan, datamodule=datamodule, ckpt_path=ckpt_path)
+        module = plan.module.to("cpu").eval()
+        for parameter in module.parameters():
+            parameter.requires_grad_(False)
+        self.module_ = module
+        self.process_ = process
+        self.transform_ = transform
+        self.architecture_ = architecture
+        self.prevalence_ = prevalence
+        self.embedding_ = embedding
+        n_params = sum(p.numel() for p in module.parameters())
+        self.fit_record_.update(
+            {
+                "parameters": int(n_params),
+                "epochs": int(trainer.current_epoch),
+                "steps": int(trainer.global_step),
+                "resumed_from_step": int(getattr(plan, "start_step", 0)),
+                "best_epoch": best.best_epoch,
+                "best_val_loss": None if best.best_state is None else best.best_score,
+                "stopped_early": bool(trainer.current_epoch < max_epochs),
+                "fit_seconds": time.perf_counter() - start,
+                "torch_version": torch.__version__,
+            }
+        )
+
+    # ----------------------------------------------------------------- sample
+
+    def _sample(self, plan: SamplePlan, rng: np.random.Generator) -> MicrobiomeDraw:
+        return self.draw(plan, rng)
+
+    def draw(
+        self,
+        plan: SamplePlan,
+        rng: np.random.Generator,
+        *,
+        guidance_scale: float | None = None,
+        steps: int | None = None,
+    ) -> MicrobiomeDraw:
+        """Generate the rows of ``plan`` (used by :meth:`sample`; options for experiments)."""
+        import torch
+
+        from synthomics.microbiome_diffusion.decoder import presence_from_x0
+        from synthomics.microbiome_diffusion.module import ABUNDANCE, PRESENCE
+
+        guidance = self.guidance_scale if guidance_scale is None else guidance_scale
+        steps = self.sampling_steps if steps is None else steps
+        module, transform = self.module_, self.transform_
+        generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+        clip = module.clip_denoised(transform.low, transform.high)
+        conditional = self.condition_ is not None
+        proportions = np.zeros((plan.n, transform.n_taxa))
+        with torch.inference_mode():
+            for start in range(0, plan.n, SAMPLE_CHUNK):
+                rows = slice(start, min(start + SAMPLE_CHUNK, plan.n))
+                n = rows.stop - rows.start
+                cond = torch.from_numpy(plan.codes[rows]).long() if conditional else None
+                x0 = self.process_.sample(
+                    module,
+                    (n, 2, transform.n_taxa),
+                    cond=cond,
+                    guidance_scale=guidance,
+                    steps=steps,
+                    method=self.sampler,
+                    generator=generator,
+                    denoised_fn=clip,
+                    self_condition=module.self_conditioning,
+                )
+                present = presence_from_x0(
+                    x0[:, PRESENCE], stochastic=self.stochastic_presence, generator=generator
+                )
+                proportions[rows] = transform.decode(
+                    present.numpy(), x0[:, ABUNDANCE].double().numpy()
+                )
+        counts = None
+        if plan.library_sizes is not None:
+            counts = presence_preserving_multinomial(proportions, plan.library_sizes, rng)
+        return MicrobiomeDraw(proportions, counts)
+
+    # ----------------------------------------------------------------- state
+
+    def _get_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {f"module/{k}": v for k, v in self.module_.state_dict().items()}
+        state.update({f"transform/{k}": v for k, v in self.transform_.state().items()})
+        state["prevalence"] = np.asarray(self.prevalence_, dtype=np.float64)
+        if self.embedding_ is not None:
+            state["taxon_embedding"] = np.asarray(self.embedding_, dtype=np.float64)
+        return state
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        import torch
+
+        from synthomics.microbiome_diffusion.transform import PresenceLogAbundance
+
+        self.transform_ = PresenceLogAbundance.from_state(
+            {
+                k.split("/", 1)[1]: np.asarray(v)
+                for k, v in state.items()
+                if k.startswith("transform/")
+            }
+        )
+        self.prevalence_ = np.asarray(state["prevalence"])
+        embedding = state.get("taxon_embedding")
+        self.embedding_ = None if embedding is None else np.asarray(embedding)
+        module = self._build_module(self.architecture_, self.prevalence_, self.embedding_)
+        weights = {
+            k.split("/", 1)[1]: torch.as_tensor(v)
+            for k, v in state.items()
+            if k.startswith("module/")
+        }
+        module.load_state_dict(weights)
+        self.module_ = module.eval()
+        for parameter in module.parameters():
+            parameter.requires_grad_(False)
+        self.process_ = self._build_process()
+
+    def _model_manifest(self) -> dict[str, Any]:
+        return {"architecture": self.architecture_, "fit": self.fit_record_}
+
+    def _set_model_manifest(self, info: dict[str, Any]) -> None:
+        self.architecture_ = dict(info.get("architecture") or {})
+        self.fit_record_ = dict(info.get("fit") or {})
+
+    @property
+    def n_parameters(self) -> int:
+        """Number of trainable parameters of the fitted network."""
+        self._require_fitted("n_parameters")
+        return int(sum(p.numel() for p in self.module_.parameters()))
+
+
+def _choice(what: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InputError(None, f"unknown {what} {value!r}", expected=f"one of {list(allowed)}")
+
+
+def _has_taxonomy(var: Any) -> bool:
+    from synthomics.container import RANKS
+
+    present = [r for r in RANKS if r in var.columns]
+    return bool(present) and not var[present].isna().all().all()

@@ -1,0 +1,227 @@
+"""The data representation of the microbiome diffusion model: presence and abundance scores.
+
+A profile of ``p`` taxa becomes a ``(2, p)`` array:
+
+channel 0, presence
+    :math:`2y_j - 1` for presence :math:`y_j \\in \\{0, 1\\}`: :math:`\\pm 1`, the "analog
+    bits" of Chen et al. (2023). The model predicts this channel through presence logits
+    (:mod:`synthomics.microbiome_diffusion.decoder`); its denoised value is
+    :math:`2P(y_j = 1 \\mid x_t) - 1`.
+channel 1, abundance
+    For present taxa, the *normal score* of a log abundance :math:`a_j` within taxon ``j``:
+    :math:`z_j = \\Phi^{-1}(F_j(a_j))`, with :math:`F_j` the empirical distribution of
+    :math:`a_j` over the training samples where taxon ``j`` is present (piecewise linear
+    between at most ``knots`` quantiles); 0 (the taxon's median) for absent taxa.
+    ``kind="clr"`` (default) takes the centred log-ratio over the present taxa,
+    :math:`a_j = \\log p_j - \\overline{\\log p}_{\\text{present}}`; ``kind="log"`` the log
+    relative abundance :math:`a_j = \\log p_j`.
+
+Decoding inverts the per-taxon map, exponentiates the abundance of the present taxa and
+closes the profile (rows sum to one); only ratios between present taxa matter.
+
+Why these choices, measured on the Nielsen IBD table (296 training samples):
+
+* zeros are kept exactly (as presence) instead of being smeared by a pseudocount;
+* the normal-score map makes every taxon's abundance marginal standard normal, the
+  distribution the model's independent-taxa preconditioner assumes
+  (:meth:`~synthomics.microbiome_diffusion.module.MicrobiomeDenoiser.independent_evidence`),
+  so a fresh model already reproduces each taxon's abundance distribution, skew included.
+  With a plain standardisation the marginals are skewed; drawing them as Gaussians gives
+  profiles dominated by one taxon (mean Shannon index 2.33 against 3.00 for the real
+  profiles, and 2.98 when each taxon's real values are shuffled between samples);
+* CLR rather than log proportions removes the sample-level shift (a rich sample has every
+  taxon at a lower share) from the marginals.
+
+Taxa present in fewer than ``min_quantile_samples`` training samples get a Gaussian map
+instead (their mean and a standard deviation shrunk towards the pooled one with three
+pseudo-observations). Beyond its extreme knots each map continues for one score unit with
+the taxon's standard deviation as slope, then stays flat, so generated abundances stay near
+the training range of the taxon.
+
+The map is fitted per taxon on the present values only, which is why it is written here
+rather than taken from :class:`sklearn.preprocessing.QuantileTransformer` (which would
+fit one column at a time including its zeros).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtri
+
+__all__ = ["KINDS", "PresenceLogAbundance"]
+
+KINDS: tuple[str, ...] = ("log", "clr")
+"""Abundance transforms: log relative abundance or centred log-ratio over present taxa."""
+
+SHRINKAGE = 3.0
+"""Pseudo-observations of the pooled variance added to each taxon's variance."""
+
+TAIL = 1.0
+"""Score units by which each map extends beyond its extreme knots."""
+
+
+def _gaussian_knots(mean: float, scale: float, knots: int) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.linspace(-3.0, 3.0, knots)
+    return mean + scale * scores, scores
+
+
+def _quantile_knots(values: np.ndarray, scale: float, knots: int) -> tuple[np.ndarray, np.ndarray]:
+    """Knots (value, normal score) of the empirical distribution of ``values``, with tails."""
+    values = np.sort(values)
+    n = len(values)
+    index = np.unique(np.round(np.linspace(0, n - 1, knots - 2)).astype(int))
+    knot_values = values[index]
+    scores = ndtri((index + 0.5) / n)
+    # ties: keep the first score of each distinct value so that the map stays a function
+    knot_values, first = np.unique(knot_values, return_index=True)
+    scores = scores[first]
+    knot_values = np.concatenate(
+        [[knot_values[0] - TAIL * scale], knot_values, [knot_values[-1] + TAIL * scale]]
+    )
+    scores = np.concatenate([[scores[0] - TAIL], scores, [scores[-1] + TAIL]])
+    pad = knots - len(scores)
+    if pad > 0:  # equal lengths for every taxon: repeat the last knot (np.interp allows it)
+        knot_values = np.concatenate([knot_values, np.repeat(knot_values[-1], pad)])
+        scores = np.concatenate([scores, np.repeat(scores[-1], pad)])
+    return knot_values, scores
+
+
+@dataclass(frozen=True)
+class PresenceLogAbundance:
+    """Per-taxon maps of the presence / abundance-score representation.
+
+    Attributes
+    ----------
+    values, scores
+        ``(p, knots)``: for taxon ``j`` the map sends log abundance ``values[j]`` to normal
+        score ``scores[j]`` (both non-decreasing), piecewise linearly.
+    kind
+        ``"clr"`` or ``"log"``.
+    """
+
+    values: np.ndarray
+    scores: np.ndarray
+    kind: str = "clr"
+
+    @staticmethod
+    def log_abundance(proportions: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """Presence and log abundance (0 where absent) of ``n x p`` proportions."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown abundance transform {kind!r}; expected one of {KINDS}")
+        proportions = np.asarray(proportions, dtype=np.float64)
+        present = proportions > 0
+        logs = np.log(np.where(present, proportions, 1.0))
+        if kind == "clr":
+            richness = np.maximum(present.sum(axis=1, keepdims=True), 1)
+            logs = np.where(present, logs - logs.sum(axis=1, keepdims=True) / richness, 0.0)
+        return present, logs
+
+    @classmethod
+    def fit(
+        cls,
+        proportions: np.ndarray,
+        kind: str = "clr",
+        *,
+        knots: int = 64,
+        min_quantile_samples: int = 10,
+    ) -> PresenceLogAbundance:
+        """Learn the per-taxon maps from ``n x p`` relative abundances (rows sum to one).
+
+        Parameters
+        ----------
+        proportions
+            Training profiles.
+        kind
+            ``"clr"`` or ``"log"``.
+        knots
+            Quantiles kept per taxon (at least 8).
+        min_quantile_samples
+            Taxa present in fewer training samples get a Gaussian map.
+        """
+        if knots < 8:
+            raise ValueError(f"knots must be at least 8, got {knots}")
+        present, logs = cls.log_abundance(proportions, kind)
+        counts = present.sum(axis=0)
+        pooled_mean = logs[present].mean() if present.any() else 0.0
+        pooled_var = max(logs[present].var() if present.sum() > 1 else 1.0, 1e-6)
+        sums = (logs * present).sum(axis=0)
+        mean = np.where(counts > 0, sums / np.maximum(counts, 1), pooled_mean)
+        squares = (((logs - mean) ** 2) * present).sum(axis=0)
+        scale = np.sqrt(
+            (squares + SHRINKAGE * pooled_var) / (np.maximum(counts - 1, 0) + SHRINKAGE)
+        )
+        values = np.empty((logs.shape[1], knots))
+        scores = np.empty((logs.shape[1], knots))
+        for j in range(logs.shape[1]):
+            observed = logs[present[:, j], j]
+            if len(observed) >= min_quantile_samples and np.ptp(observed) > 0:
+                values[j], scores[j] = _quantile_knots(observed, scale[j], knots)
+            else:
+                values[j], scores[j] = _gaussian_knots(mean[j], scale[j], knots)
+        return cls(values, scores, kind)
+
+    @property
+    def n_taxa(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def low(self) -> float:
+        """Smallest score of any map: sampling clips the abundance channel here."""
+        return float(self.scores.min())
+
+    @property
+    def high(self) -> float:
+        """Largest score of any map."""
+        return float(self.scores.max())
+
+    def encode(self, proportions: np.ndarray) -> np.ndarray:
+        """``n x p`` relative abundances -> ``(n, 2, p)`` float32 representation."""
+        proportions = np.asarray(proportions, dtype=np.float64)
+        if proportions.ndim != 2 or proportions.shape[1] != self.n_taxa:
+            raise ValueError(f"expected (n, {self.n_taxa}) proportions, got {proportions.shape}")
+        present, logs = self.log_abundance(proportions, self.kind)
+        abundance = np.zeros_like(logs)
+        for j in range(self.n_taxa):
+            rows = present[:, j]
+            if rows.any():
+                abundance[rows, j] = np.interp(logs[rows, j], self.values[j], self.scores[j])
+        return np.stack([2.0 * present - 1.0, abundance], axis=1).astype(np.float32)
+
+    def decode(self, present: np.ndarray, abundance: np.ndarray) -> np.ndarray:
+        """Relative abundances from hard presence ``(n, p)`` and the abundance channel.
+
+        Every row needs at least one present taxon. Returns float64 rows summing to one.
+        """
+        present = np.asarray(present, dtype=bool)
+        abundance = np.asarray(abundance, dtype=np.float64)
+        if present.shape != abundance.shape or present.shape[1] != self.n_taxa:
+            raise ValueError("presence and abundance must both be (n, n_taxa)")
+        if not present.any(axis=1).all():
+            raise ValueError("every sample needs at least one present taxon")
+        logs = np.full(present.shape, -np.inf)
+        for j in range(self.n_taxa):
+            rows = present[:, j]
+            if rows.any():
+                logs[rows, j] = np.interp(abundance[rows, j], self.scores[j], self.values[j])
+        logs -= logs.max(axis=1, keepdims=True)
+        weights = np.exp(logs)
+        return weights / weights.sum(axis=1, keepdims=True)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays to save."""
+        return {
+            "values": self.values,
+            "scores": self.scores,
+            "kind": np.array([KINDS.index(self.kind)]),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> PresenceLogAbundance:
+        """Inverse of :meth:`state`."""
+        return cls(
+            np.asarray(state["values"], np.float64),
+            np.asarray(state["scores"], np.float64),
+            KINDS[int(np.asarray(state["kind"])[0])],
+        )

@@ -1,0 +1,212 @@
+"""The evaluation protocol end to end on small simulated tables."""
+
+from __future__ import annotations
+
+import warnings
+
+import anndata as ad
+import numpy as np
+import pytest
+
+from synthomics.datasets import synthetic_microbiome
+from synthomics.errors import InputError
+from synthomics.metrics import METRICS, evaluate
+from synthomics.preprocessing import train_test_split
+
+FAST = {"permutations": 49, "skip": ["c2st_auc", "tstr_ratio_boosting"]}
+
+
+@pytest.fixture(scope="module")
+def tables():
+    real = synthetic_microbiome(160, 25, seed=3)
+    train, test = train_test_split(real, 0.4, seed=0)
+    rng = np.random.default_rng(0)
+    # row bootstrap of the training set, as large as it (so the adversarial accuracy
+    # compares equal-size sets without subsampling away the copied records)
+    with warnings.catch_warnings():  # repeated rows repeat sample names, made unique below
+        warnings.simplefilter("ignore", UserWarning)
+        copy = train[rng.integers(0, train.n_obs, train.n_obs)].copy()
+    copy.obs_names_make_unique()
+    copy.obs_names = [f"copy_{i}" for i in range(copy.n_obs)]
+    X = np.asarray(train.X)
+    independent = ad.AnnData(  # each taxon drawn independently from its training values
+        np.column_stack([X[rng.integers(0, len(X), 60), j] for j in range(X.shape[1])]),
+        obs={"group": rng.choice(train.obs["group"].astype(str), 60)},
+        var=train.var[[]].copy(),
+    )
+    independent.X[independent.X.sum(axis=1) == 0, 0] = 1.0
+    independent.uns["omics"] = "microbiome"
+    return train, test, copy, independent
+
+
+@pytest.fixture(scope="module")
+def result(tables):
+    train, test, copy, independent = tables
+    return evaluate(
+        test, {"copy": copy, "independent": independent}, train=train, label="group", seed=0, **FAST
+    )
+
+
+def test_every_metric_is_recorded_for_every_set(result):
+    names = [s.name for s in METRICS]
+    assert result.set_names == ["copy", "independent"]
+    for set_name in result.set_names:
+        assert [r.name for r in result.results[set_name]] == names
+    assert [r.name for r in result.floor] == names
+    statuses = {r.status for rs in result.results.values() for r in rs}
+    assert statuses <= {"pass", "warn", "fail", "info", "n/a", "error"}
+    errors = [
+        (r.name, r.error) for rs in result.results.values() for r in rs if r.status == "error"
+    ]
+    assert errors == []
+    skipped = result.result("copy", "c2st_auc")
+    assert skipped.status == "n/a" and "skipped" in skipped.error
+
+
+def test_floor_is_attached_and_judged(result):
+    record = result.result("independent", "prevalence_pearson")
+    floor = next(r for r in result.floor if r.name == "prevalence_pearson")
+    assert record.floor == floor.value is not None
+    assert record.status in ("pass", "warn", "fail")
+    assert result.result("copy", "tstr_ratio_logistic").floor == 1.0
+
+
+def test_copies_fail_privacy(result):
+    assert result.value("copy", "exact_copies") == 1.0
+    assert result.result("copy", "exact_copies").status == "fail"
+    assert result.value("copy", "dcr_ratio") == 0.0
+    assert result.result("copy", "dcr_ratio").status == "fail"
+    # with a bootstrap about 37 % of training records are not copied; the accuracy on
+    # them is about 0.37 -> AA near 0.5 * 0.37 * 0.37 ~ 0.07 (module docstring of privacy)
+    assert result.value("copy", "aats_train") < 0.15
+    assert result.value("copy", "membership_inference_auc") > 0.6
+    assert result.value("independent", "exact_copies") == 0.0
+
+
+def test_sizes_and_notes(result, tables):
+    train, test, _, _ = tables
+    settings = result.settings
+    assert settings["n_fidelity"] == min(test.n_obs, 60, train.n_obs)
+    assert settings["floor_source"] == "train"
+    assert any("Fidelity" in note for note in result.notes)
+    assert result.timings["total"] > 0
+
+
+def test_mismatched_features_fail_loudly(tables):
+    train, test, copy, _ = tables
+    with pytest.raises(InputError, match="features do not match"):
+        evaluate(test, copy[:, 1:].copy(), train=train, **FAST)
+
+
+def test_column_order_does_not_matter(tables):
+    train, test, copy, _ = tables
+    shuffled = copy[:, ::-1].copy()
+    a = evaluate(
+        test,
+        {"s": copy},
+        train=train,
+        tree=False,
+        skip=["structure", *FAST["skip"]],
+        permutations=19,
+    )
+    b = evaluate(
+        test,
+        {"s": shuffled},
+        train=train,
+        tree=False,
+        skip=["structure", *FAST["skip"]],
+        permutations=19,
+    )
+    for ra, rb in zip(a.results["s"], b.results["s"], strict=True):
+        if ra.value is None:
+            assert rb.value is None
+        else:
+            assert ra.value == pytest.approx(rb.value, rel=1e-9, abs=1e-12)
+
+
+def test_without_train_tree_or_label(tables):
+    _, test, _, independent = tables
+    result = evaluate(test, independent, tree=False, **FAST)
+    assert result.settings["floor_source"] == "test halves"
+    assert result.result("synthetic", "dcr_ratio").status == "n/a"
+    assert "train" in result.result("synthetic", "dcr_ratio").error
+    assert result.result("synthetic", "weighted_unifrac_energy").status == "n/a"
+    assert "tree" in result.result("synthetic", "faith_pd_ks").error
+    assert result.result("synthetic", "tstr_ratio_logistic").status == "n/a"
+    assert result.value("synthetic", "braycurtis_energy") is not None
+
+
+def test_a_failing_metric_is_recorded_not_dropped(tables):
+    train, test, _, independent = tables
+    unlabelled = independent.copy()
+    del unlabelled.obs["group"]
+    result = evaluate(test, unlabelled, train=train, label="group", **FAST)
+    record = result.result("synthetic", "tstr_ratio_logistic")
+    assert record.status == "error" and "'group'" in record.error
+    assert result.value("synthetic", "zero_fraction_gap") is not None
+
+
+def test_taxa_off_the_tree_are_pruned_or_reported(tables):
+    from synthomics.io.tree import uns_tree
+
+    train, test, copy, _ = tables
+    tree = uns_tree(test)
+    tree = tree.shear([t.name for t in tree.tips() if t.name != test.var_names[0]])
+    pruned = evaluate(
+        test,
+        copy,
+        train=train,
+        tree=tree,
+        off_tree="prune",
+        skip=["structure", *FAST["skip"]],
+        permutations=19,
+    )
+    assert pruned.value("synthetic", "faith_pd_wasserstein") is not None
+    assert any("24 of 25 taxa" in note for note in pruned.notes)
+    strict = evaluate(
+        test,
+        copy,
+        train=train,
+        tree=tree,
+        off_tree="error",
+        skip=["structure", *FAST["skip"]],
+        permutations=19,
+    )
+    record = strict.result("synthetic", "weighted_unifrac_energy")
+    assert record.status == "n/a" and "not tips of the tree" in record.error
+
+
+def test_same_seed_same_values(tables):
+    train, test, copy, _ = tables
+    runs = [
+        evaluate(
+            test, copy, train=train, skip=["structure", *FAST["skip"]], permutations=19, seed=5
+        )
+        for _ in range(2)
+    ]
+    values = [[r.value for r in run.results["synthetic"]] for run in runs]
+    assert values[0] == values[1]
+
+
+def test_c2st_runs_in_the_protocol(tables):
+    train, test, _, independent = tables
+    result = evaluate(
+        test,
+        independent,
+        train=train,
+        permutations=9,
+        c2st_folds=3,
+        skip=["tstr_ratio_boosting", "beta: weighted UniFrac", "beta: unweighted UniFrac"],
+    )
+    record = result.result("synthetic", "c2st_auc")
+    assert record.status != "error" and 0.0 <= record.value <= 1.0
+    assert record.details["folds"] == 3
+
+
+def test_adding_a_set_does_not_change_another(tables):
+    train, test, copy, _ = tables
+    other = copy[::-1].copy()
+    options = {"skip": ["structure", *FAST["skip"]], "permutations": 19, "label": "group"}
+    alone = evaluate(test, {"copy": copy}, train=train, **options)
+    both = evaluate(test, {"other": other, "copy": copy}, train=train, **options)
+    assert [r.value for r in alone.results["copy"]] == [r.value for r in both.results["copy"]]
