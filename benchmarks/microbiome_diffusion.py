@@ -120,6 +120,9 @@ def run(args: argparse.Namespace) -> None:
     if args.ablation:
         for name, change in ABLATIONS.items():
             variants[name] = ("diffusion", {**diffusion_options, **change})
+    for spec in args.variant:
+        name, _, options = spec.partition("=")
+        variants[name] = ("diffusion", {**diffusion_options, **json.loads(options)})
     rows: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
     adata, label = load_dataset(args.dataset)
@@ -246,6 +249,12 @@ def main() -> None:
     )
     parser.add_argument("--ablation", action="store_true")
     parser.add_argument("--diffusion", default="{}", help="JSON options of the diffusion model")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="extra diffusion variant NAME=JSON (options over --diffusion)",
+    )
     parser.add_argument("--test-fraction", type=float, default=0.25)
     parser.add_argument("--extra-metrics", nargs="*", default=[])
     parser.add_argument("--out", default="benchmarks/results/microbiome")

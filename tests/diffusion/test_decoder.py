@@ -253,3 +253,18 @@ def test_fresh_conditional_module_samples_each_level_at_its_prevalence():
     present = presence_from_x0(x0[:, 0], generator=torch.Generator().manual_seed(1)).float()
     np.testing.assert_allclose(present[:3000].mean(0).numpy(), class_prevalence[0], atol=0.025)
     np.testing.assert_allclose(present[3000:].mean(0).numpy(), class_prevalence[1], atol=0.025)
+
+
+def test_presence_evidence_and_abundance_posterior_for_a_gaussian_prior():
+    # present: z ~ N(m, v), x_z = a z + s eps; absent: x_z = s eps (scipy.stats.norm reference)
+    from scipy.stats import norm
+
+    a, s = torch.tensor([0.6]), torch.tensor([0.8])
+    m, log_v = torch.tensor([[0.7]]), torch.tensor([[np.log(0.3)]])
+    x_t = torch.tensor([[[0.0], [1.1]]])  # presence channel 0 carries no evidence
+    evidence = MicrobiomeDenoiser.independent_evidence(x_t, a, s, m, log_v)
+    expected = norm.logpdf(1.1, 0.6 * 0.7, np.sqrt(0.36 * 0.3 + 0.64)) - norm.logpdf(1.1, 0, 0.8)
+    assert float(evidence) == pytest.approx(expected, rel=1e-5)
+    posterior = MicrobiomeDenoiser.present_abundance_posterior(x_t[:, 1], a, s, m, log_v)
+    # conjugate normal update: mean = m + a v (x - a m) / (a^2 v + s^2)
+    assert float(posterior) == pytest.approx(0.7 + 0.6 * 0.3 * (1.1 - 0.42) / (0.108 + 0.64))

@@ -371,6 +371,7 @@ def benchmark_embeddings(
       synthomics benchmark-embeddings --folds cirrhosis,t2d --variants all --draws 5
     """
     import torch
+    from rich.markup import escape
 
     from synthomics.embeddings.benchmark import VARIANTS, run_metaml_benchmark
     from synthomics.errors import InputError
@@ -411,7 +412,7 @@ def benchmark_embeddings(
         seed=seed,
         train_options={"seed": seed} | ({"max_epochs": epochs} if epochs else {}),
         models_dir=models_dir,
-        log=lambda m: err_console.print(m, highlight=False),
+        log=lambda m: err_console.print(escape(m), highlight=False),
     )
     for size, t in report["tally_vs_log_abundance"].items():
         console.print(

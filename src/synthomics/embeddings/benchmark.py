@@ -19,9 +19,12 @@ Protocol
     * **Cross-cohort tasks**: train on all of one cohort, test on another (samples shared
       with the training cohort removed); 95 % intervals by a paired bootstrap of the test
       samples.
-    * **Features and learners.** ``mae``: the pretrained embeddings with ridge regression
-      / L2 logistic regression (penalty chosen by inner cross-validation), the standard
-      linear probe of representation learning. ``log_abundance``: the field's standard
+    * **Features and learners.** ``mae``: the embeddings of the default
+      :class:`~synthomics.embeddings.model.MicrobiomeMAE` (CLR input, standardised
+      encoder input, 30 % + 30 % masking, one 1024-wide encoder layer, 60 epochs) with
+      ridge regression / L2 logistic regression (penalty chosen by inner
+      cross-validation; features standardised), the standard linear probe of
+      representation learning. ``log_abundance``: the field's standard
       baseline, log10 relative abundance with the 1e-4 detection floor (the same transform
       the autoencoder reads), same learners. ``rf_relative``: random forest on relative
       abundances (the MetAML paper's learner). Optional ``pca``: the first principal

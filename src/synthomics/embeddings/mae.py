@@ -4,10 +4,11 @@ A profile ``x`` (samples x taxa, already transformed, e.g. log10 with a floor) i
 corrupted by replacing a set fraction of its entries with a mask token; an MLP encoder
 (blocks of linear layer, normalisation, GELU, dropout) maps the corrupted profile to an
 embedding, the activations of its last block, and an MLP decoder reconstructs every taxon.
-With ``encoder_sizes=(1024,)`` and no decoder hidden layer this is MBEmbed's layout
-(Linear, BatchNorm1d, GELU, Dropout; Zahavi et al. 2025).
-The loss is the mean squared error on the masked entries (plus, optionally, a small
-weight on the visible ones).
+With ``encoder_sizes=(1024,)`` and ``norm="batch"`` the encoder has MBEmbed's layout
+(Linear, BatchNorm1d, GELU, Dropout; Zahavi et al. 2025); the default uses LayerNorm, so
+that a sample's embedding never depends on the batch it is computed in. The loss is the
+mean squared error on the masked entries (plus, optionally, a small weight on the
+visible ones).
 
 Masking draws two sets per sample and masks their union:
 

@@ -24,9 +24,13 @@ What it predicts: corrections to the denoiser of independent taxa
       network's correction + each taxon's own evidence; :math:`\\hat x_0 =
       \\tanh(\\ell / 2) = 2\\sigma(\\ell) - 1`, the posterior mean of a :math:`\\pm 1`
       variable;
-    * abundance :math:`\\hat x_0 = \\sigma(\\ell)\\, \\alpha_t x^z_t (1 + G) - \\sigma_t F`:
-      the independent posterior mean, times a learned per-taxon gain, minus the network's
-      correction :math:`F` in units of the noise level (the scaling of a v-prediction).
+    * abundance: the network outputs, per taxon, the mean :math:`m` and log variance of the
+      taxon's standardised abundance given the others, and :math:`\\hat x_0 =
+      \\sigma(\\ell)\\, E[z \\mid x^z_t, \\text{present}]` is the closed-form Gaussian
+      posterior mean (:meth:`MicrobiomeDenoiser.present_abundance_posterior`); the same
+      prior enters the presence evidence. (A first version added an unconstrained gain to
+      each taxon's own value; at low noise its errors are divided by :math:`\\sigma_t` in
+      the v-loss and training diverged.)
 
     Both are converted to the process's parameterisation (``v`` by default) with the noise
     level of the inputs. A fresh network therefore samples exactly the independent
@@ -200,24 +204,20 @@ class MicrobiomeDenoiser(nn.Module):
         h = self.trunk(self.input(features), emb)
         logits = self.presence(h, inputs.get("cond"))
         heads = self.abundance(h)
-        correction = heads[:, 0]
         if self.independent_skip:
-            logits = logits + self.independent_evidence(x_t, alpha, sigma)
-            # E[z | x_t] of independent taxa (z ~ N(0, 1) when present, 0 when absent),
-            # scaled by a learned gain (1 + G) and corrected by F in units of sigma (like a
-            # v-prediction); both start at zero. The gain lets the network shrink or widen
-            # each taxon's own value, which a correction computed from the hidden state
-            # alone cannot do (dependence between taxa lowers their conditional variance).
-            gain = 1 + heads[:, 1]
-            abundance_x0 = (
-                torch.sigmoid(logits) * alpha[:, None] * x_t[:, ABUNDANCE] * gain
-                - sigma[:, None] * correction
+            # the network gives each taxon's prior given the rest (presence logit; abundance
+            # N(m, exp(log_v)) when present), the closed-form Bayes update adds its own
+            # noisy values; m = log_v = 0 and zero network weights give independent taxa
+            mean, log_var = heads[:, 0], heads[:, 1].clamp(-6.0, 3.0)
+            logits = logits + self.independent_evidence(x_t, alpha, sigma, mean, log_var)
+            abundance_x0 = torch.sigmoid(logits) * self.present_abundance_posterior(
+                x_t[:, ABUNDANCE], alpha, sigma, mean, log_var
             )
             abundance = prediction_from_x0(
                 self.prediction, abundance_x0, x_t[:, ABUNDANCE], alpha, sigma
             )
         else:
-            abundance = correction
+            abundance = heads[:, 0]
         presence = prediction_from_x0(
             self.prediction, torch.tanh(logits / 2), x_t[:, PRESENCE], alpha, sigma
         )
@@ -226,17 +226,20 @@ class MicrobiomeDenoiser(nn.Module):
 
     @staticmethod
     def independent_evidence(
-        x_t: torch.Tensor, alpha: torch.Tensor, sigma: torch.Tensor
+        x_t: torch.Tensor,
+        alpha: torch.Tensor,
+        sigma: torch.Tensor,
+        mean: torch.Tensor | None = None,
+        log_var: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Log-likelihood ratio of "present" carried by each taxon's own noisy values.
 
-        Under the model of independent taxa that the representation is standardised to
-        (present: :math:`y = 1`, :math:`z \\sim N(0, 1)`; absent: :math:`y = -1`, :math:`z = 0`),
-        with :math:`x_t = \\alpha_t x_0 + \\sigma_t \\varepsilon` and
-        :math:`\\alpha_t^2 + \\sigma_t^2 = 1`, the presence channel contributes
-        :math:`2 \\alpha_t x^{y}_t / \\sigma_t^2` and the abundance channel
-        :math:`\\log N(x^{z}_t; 0, 1) - \\log N(x^{z}_t; 0, \\sigma_t^2)
-        = \\tfrac12 (x^{z}_t)^2 (\\sigma_t^{-2} - 1) + \\log \\sigma_t`.
+        Present: :math:`y = 1` and :math:`z \\sim N(m, v)`; absent: :math:`y = -1` and
+        :math:`z = 0`; :math:`x_t = \\alpha_t x_0 + \\sigma_t \\varepsilon`. The presence
+        channel contributes :math:`2 \\alpha_t x^{y}_t / \\sigma_t^2`, the abundance channel
+        :math:`\\log N(x^{z}_t; \\alpha_t m, \\alpha_t^2 v + \\sigma_t^2) -
+        \\log N(x^{z}_t; 0, \\sigma_t^2)`. With :math:`m = 0, v = 1` (the default, and a
+        fresh network) this is the model the representation is standardised to.
 
         Added to the presence logits (whose bias starts at logit(prevalence)) it makes a
         fresh network the exact posterior of independent taxa, a skip connection: the
@@ -247,9 +250,32 @@ class MicrobiomeDenoiser(nn.Module):
         """
         a = alpha[:, None]
         s2 = sigma[:, None] ** 2
-        presence = 2 * a * x_t[:, PRESENCE] / s2
-        abundance = 0.5 * x_t[:, ABUNDANCE] ** 2 * (1 / s2 - 1) + 0.5 * torch.log(s2)
+        x_y, x_z = x_t[:, PRESENCE], x_t[:, ABUNDANCE]
+        mean = torch.zeros_like(x_z) if mean is None else mean
+        var = torch.ones_like(x_z) if log_var is None else torch.exp(log_var)
+        total = a * a * var + s2
+        presence = 2 * a * x_y / s2
+        abundance = 0.5 * (x_z**2 / s2 - (x_z - a * mean) ** 2 / total + torch.log(s2 / total))
         return presence + abundance
+
+    @staticmethod
+    def present_abundance_posterior(
+        x_z: torch.Tensor,
+        alpha: torch.Tensor,
+        sigma: torch.Tensor,
+        mean: torch.Tensor,
+        log_var: torch.Tensor,
+    ) -> torch.Tensor:
+        """:math:`E[z \\mid x^z_t, \\text{present}]` for the prior :math:`z \\sim N(m, v)`.
+
+        :math:`m + \\alpha_t v (x^z_t - \\alpha_t m) / (\\alpha_t^2 v + \\sigma_t^2)`: the
+        network's prior matters at high noise and fades as :math:`\\sigma_t^2` at low noise,
+        where the taxon's own value decides, so the parameterisation stays well conditioned
+        at every noise level.
+        """
+        a = alpha[:, None]
+        var = torch.exp(log_var)
+        return mean + a * var * (x_z - a * mean) / (a * a * var + sigma[:, None] ** 2)
 
     def auxiliary_losses(
         self,
