@@ -14,8 +14,7 @@ Submodules are imported on first use, so ``import synthomics.metrics`` stays fas
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from synthomics._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "evaluate": "protocol",
@@ -36,15 +35,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 __all__ = sorted(_EXPORTS)  # names resolved lazily by __getattr__

@@ -10,8 +10,7 @@ figures and :mod:`.writer` ties them together. Submodules are imported on first 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from synthomics._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "write_report": "writer",
@@ -27,15 +26,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 __all__ = sorted(_EXPORTS)  # names resolved lazily by __getattr__
