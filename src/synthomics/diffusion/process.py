@@ -23,7 +23,9 @@ A denoiser is any callable ``net(inputs) -> outputs``:
     A tensor shaped like ``x_t`` holding the prediction named by ``prediction``, or a dict
     whose ``"prediction"`` entry is that tensor; the other entries of the dict (presence
     logits, say) are handed back by :meth:`~GaussianDiffusion.training_losses` for
-    model-specific losses.
+    model-specific losses. A dict may also give ``"x0"``, the same prediction as
+    :math:`\\hat x_0`; the samplers then use it directly (networks that compute
+    :math:`\\hat x_0` first save two conversions per step).
 
 What the network predicts (``prediction``)
 -------------------------------------------
@@ -413,7 +415,7 @@ class GaussianDiffusion:
 
     # ------------------------------------------------------------------ sampling
 
-    def _guided_prediction(
+    def _guided_x0(
         self,
         net: Denoiser,
         x_t: torch.Tensor,
@@ -422,19 +424,44 @@ class GaussianDiffusion:
         guidance_scale: float,
         x0_self: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """:math:`\\hat x_0` at ``t``, with classifier-free guidance for a conditional model.
+
+        Guidance combines :math:`\\hat x_0` of the conditional and unconditional branches,
+        which is the same as combining their noise predictions (both are affine in the
+        network output at a fixed :math:`x_t`).
+        """
         alpha, sigma = self.alpha_sigma(t)
         inputs = {"x_t": x_t, "t": t, "alpha": alpha, "sigma": sigma}
         if x0_self is not None:
             inputs["x0_self"] = x0_self
         if cond is None:
-            return _prediction_of(net(inputs))
+            return self._x0_of(net(inputs), x_t, alpha, sigma)
         if guidance_scale == 1.0:
-            return _prediction_of(net({**inputs, "cond": cond}))
-        # one pass over [conditional; unconditional]: eps_u + s * (eps_c - eps_u)
+            return self._x0_of(net({**inputs, "cond": cond}), x_t, alpha, sigma)
+        # one pass over [conditional; unconditional]: x0_u + s * (x0_c - x0_u)
         doubled = {key: torch.cat([value, value]) for key, value in inputs.items()}
         doubled["cond"] = torch.cat([cond, torch.full_like(cond, NULL_CONDITION)])
-        conditional, unconditional = _prediction_of(net(doubled)).chunk(2)
+        both = self._x0_of(net(doubled), doubled["x_t"], doubled["alpha"], doubled["sigma"])
+        conditional, unconditional = both.chunk(2)
         return unconditional + guidance_scale * (conditional - unconditional)
+
+    def _x0_of(
+        self,
+        outputs: torch.Tensor | Mapping[str, torch.Tensor],
+        x_t: torch.Tensor,
+        alpha: torch.Tensor,
+        sigma: torch.Tensor,
+    ) -> torch.Tensor:
+        """The network's :math:`\\hat x_0` (its ``"x0"`` output when it gives one)."""
+        if not isinstance(outputs, torch.Tensor) and "x0" in outputs:
+            x0 = outputs["x0"]
+        else:
+            x0 = x0_from_prediction(self.prediction, _prediction_of(outputs), x_t, alpha, sigma)
+        if x0.shape != x_t.shape:
+            raise ValueError(
+                f"denoiser output shape {tuple(x0.shape)} != sample shape {tuple(x_t.shape)}"
+            )
+        return x0
 
     def timestep_sequence(self, steps: int) -> np.ndarray:
         """``steps`` evenly spaced timesteps from :math:`T - 1` down to 0 (DDIM's respacing)."""
@@ -517,13 +544,7 @@ class GaussianDiffusion:
             previous = None
             if self_condition:  # zeros at the first step, then the last estimate
                 previous = x0_hat if i else torch.zeros_like(x)
-            output = self._guided_prediction(net, x, t, cond, guidance_scale, previous)
-            if output.shape != x.shape:
-                raise ValueError(
-                    f"denoiser output shape {tuple(output.shape)} != sample shape {tuple(x.shape)}"
-                )
-            alpha, sigma = self.alpha_sigma(t)
-            x0_hat = x0_from_prediction(self.prediction, output, x, alpha, sigma)
+            x0_hat = self._guided_x0(net, x, t, cond, guidance_scale, previous)
             if denoised_fn is not None:
                 x0_hat = denoised_fn(x0_hat)
             if i == len(sequence) - 1:

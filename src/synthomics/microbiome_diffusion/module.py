@@ -218,11 +218,15 @@ class MicrobiomeDenoiser(nn.Module):
             )
         else:
             abundance = heads[:, 0]
-        presence = prediction_from_x0(
-            self.prediction, torch.tanh(logits / 2), x_t[:, PRESENCE], alpha, sigma
-        )
-        prediction = torch.stack([presence, abundance], dim=1)
-        return {"prediction": prediction, "presence_logits": logits}
+        presence_x0 = torch.tanh(logits / 2)
+        presence = prediction_from_x0(self.prediction, presence_x0, x_t[:, PRESENCE], alpha, sigma)
+        outputs = {
+            "prediction": torch.stack([presence, abundance], dim=1),
+            "presence_logits": logits,
+        }
+        if self.independent_skip:
+            outputs["x0"] = torch.stack([presence_x0, abundance_x0], dim=1)
+        return outputs
 
     @staticmethod
     def independent_evidence(
