@@ -13,19 +13,14 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from synthomics._lazy import lazy_exports
 from synthomics.diffusion.denoisers import MLPDenoiser
 from synthomics.diffusion.process import NULL_CONDITION, GaussianDiffusion
 
 _LAZY = {"DiffusionTrainingPlan": "plan", "BestWeights": "plan", "EpochProgress": "plan"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [
