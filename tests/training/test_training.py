@@ -194,3 +194,31 @@ def test_save_load_round_trip_without_pickle(tmp_path):
         load_torch_model(tmp_path, lambda cfg: build({"sizes": [3, 5, 2]}))
     with pytest.raises(InputError, match=r"no config\.json"):
         load_torch_model(tmp_path / "absent", build)
+
+
+class WorseningValidation(TinyRegression):
+    """Logs a validation loss that grows every epoch, so only epoch 0 is ever the best."""
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val_loss", torch.tensor(float(self.current_epoch)))
+
+
+def test_last_checkpoint_is_the_latest_epoch_even_without_a_new_best(tmp_path):
+    seed_everything(0)
+    trainer = build_trainer(
+        3,
+        accelerator="cpu",
+        devices=1,
+        progress=False,
+        checkpoint_dir=tmp_path,
+        early_stopping_metric="val_loss",
+        patience=10,
+    )
+    data = TensorDataModule(_data(), batch_size=16, seed=0, validation_fraction=0.25)
+    trainer.fit(WorseningValidation(), datamodule=data)
+    # our own file, written just above: safe to load with weights_only=False
+    last = torch.load(last_checkpoint(tmp_path), map_location="cpu", weights_only=False)
+    # 3 epochs x 3 batches: the state after the last epoch, not after the best one (epoch 0)
+    assert last["global_step"] == trainer.global_step == 9
+    best = [p for p in tmp_path.glob("epoch*.ckpt")]
+    assert [p.name for p in best] == ["epoch0000.ckpt"]

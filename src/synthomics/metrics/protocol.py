@@ -774,9 +774,9 @@ def evaluate(
 
     test_c = cap(test, rng)
     train_c = cap(train_p, rng) if train_p is not None else None
-    # each synthetic set draws from its own stream, keyed by its name, so that adding,
-    # removing or reordering sets does not change another set's subsamples
-    set_rngs = {name: _stream(seed, name) for name, _ in sets}
+    # each synthetic set draws from its own fresh stream, the same for every set, so that
+    # adding, removing, reordering or renaming sets changes no set's subsamples or scores
+    set_rngs = {name: _stream(seed, "synthetic set") for name, _ in sets}
     sets_c = [(name, cap(p, set_rngs[name])) for name, p in sets]
     for p, full in [
         (test_c, test),
@@ -976,7 +976,7 @@ def evaluate(
 
 
 def _stream(seed: int, key: str) -> np.random.Generator:
-    """A random stream for ``key`` (a set name) derived from ``seed``."""
+    """A random stream for the step ``key`` derived from ``seed``."""
     return np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
 
 

@@ -418,21 +418,13 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
     # ----------------------------------------------------------------- fit
 
     def _fit(self, data: MicrobiomeTrainingData, rng: np.random.Generator) -> None:
-        import torch
-
-        from synthomics.diffusion.plan import BestWeights, DiffusionTrainingPlan, EpochProgress
+        from synthomics.diffusion.fitting import DiffusionTrainingOptions, train_diffusion
         from synthomics.microbiome_diffusion.transform import PresenceLogAbundance
-        from synthomics.training import (
-            TensorDataModule,
-            build_trainer,
-            last_checkpoint,
-            quiet_lightning,
-            seed_everything,
-        )
+        from synthomics.training import seed_everything
 
         start = time.perf_counter()
         seed_everything(self.seed, deterministic=False)
-        self.fit_record_ = {}
+        self.fit_record_ = {}  # _taxon_embedding records the hierarchy it used here
         transform = PresenceLogAbundance.fit(data.proportions, self.abundance)
         x = transform.encode(data.proportions)
         prevalence = (data.proportions > 0).mean(axis=0)
@@ -450,88 +442,23 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
             architecture, prevalence, embedding, class_prevalence, class_sizes
         )
         process = self._build_process()
-
         tensors: dict[str, Any] = {"x": x}
         if conditional:
             tensors["cond"] = data.codes.astype(np.int64)
-        validation_fraction = self.validation_fraction if data.n_samples >= 10 else 0.0
-        datamodule = TensorDataModule(
-            tensors,
-            validation_fraction=validation_fraction,
-            batch_size=self.batch_size,
-            seed=self.seed,
-        )
-        n_train = len(datamodule.train_index)
-        # each of the DDP processes sees 1 / world of the training rows per epoch
-        world = self.devices if isinstance(self.devices, int) and self.devices > 0 else 1
-        world *= max(int(self.num_nodes), 1)
-        steps_per_epoch = math.ceil(n_train / (self.batch_size * world))
-        max_epochs = max(1, math.ceil(self.max_steps / steps_per_epoch))
-        val_every = min(max(1, round(self.validation_every / steps_per_epoch)), max_epochs)
-        has_validation = len(datamodule.val_index) > 0
-        stop_early = has_validation and self.early_stopping
-        plan = DiffusionTrainingPlan(
+        record = train_diffusion(
             process,
             module,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            warmup_steps=min(100, self.max_steps // 10),
-            total_steps=max_epochs * steps_per_epoch,
-            condition_dropout=self.condition_dropout if conditional else 0.0,
+            tensors,
+            DiffusionTrainingOptions.from_model(self),
+            task=self.fit_progress.task("diffusion: training"),
         )
-        task = self.fit_progress.task("diffusion: training", total=max_epochs)
-        best = BestWeights("val_loss")
-        ckpt_path = last_checkpoint(self.checkpoint_dir) if self.resume else None
-        with quiet_lightning(), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-            warnings.filterwarnings("ignore", message=".*number of training batches.*")
-            warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-            warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
-            trainer = build_trainer(
-                max_epochs,
-                accelerator=self.accelerator,
-                devices=self.devices,
-                strategy=self.strategy,
-                num_nodes=self.num_nodes,
-                precision=self.precision,
-                checkpoint_dir=self.checkpoint_dir,
-                early_stopping_metric="val_loss" if stop_early else None,
-                patience=self.patience,
-                ema_decay=self.ema_decay,
-                progress=False,
-                gradient_clip_val=1.0,
-                deterministic=False,
-                log_every_n_steps=max(1, min(50, steps_per_epoch)),
-                callbacks=[
-                    *([best] if stop_early else []),
-                    EpochProgress(task, "diffusion: training"),
-                ],
-                check_val_every_n_epoch=val_every,
-            )
-            trainer.fit(plan, datamodule=datamodule, ckpt_path=ckpt_path)
-        module = plan.module.to("cpu").eval()
-        for parameter in module.parameters():
-            parameter.requires_grad_(False)
         self.module_ = module
         self.process_ = process
         self.transform_ = transform
         self.architecture_ = architecture
         self.prevalence_ = prevalence
         self.embedding_ = embedding
-        n_params = sum(p.numel() for p in module.parameters())
-        self.fit_record_.update(
-            {
-                "parameters": int(n_params),
-                "epochs": int(trainer.current_epoch),
-                "steps": int(trainer.global_step),
-                "resumed_from_step": int(getattr(plan, "start_step", 0)),
-                "best_epoch": best.best_epoch,
-                "best_val_loss": None if best.best_state is None else best.best_score,
-                "stopped_early": bool(trainer.current_epoch < max_epochs),
-                "fit_seconds": time.perf_counter() - start,
-                "torch_version": torch.__version__,
-            }
-        )
+        self.fit_record_.update(record, fit_seconds=time.perf_counter() - start)
 
     # ----------------------------------------------------------------- sample
 

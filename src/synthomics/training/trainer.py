@@ -81,9 +81,10 @@ def build_trainer(
     precision
         Lightning precision, e.g. ``"32-true"`` or ``"bf16-mixed"``.
     checkpoint_dir
-        Folder for checkpoints and a CSV log of the metrics. A ``last.ckpt`` is always kept
-        (resume with ``trainer.fit(..., ckpt_path="last")`` or the file's path); with
-        ``early_stopping_metric`` the best checkpoint is kept too. ``None``: no files.
+        Folder for checkpoints and a CSV log of the metrics. A ``last.ckpt`` of the latest
+        epoch is always kept (resume with ``trainer.fit(..., ckpt_path="last")`` or the
+        file's path); with ``early_stopping_metric`` the best epoch is kept too
+        (``epochNNNN.ckpt``). ``None``: no files.
     early_stopping_metric
         Logged metric (e.g. ``"val_loss"``) to stop on, and to choose the best checkpoint.
         ``None``: train for ``max_epochs``.
@@ -125,15 +126,30 @@ def build_trainer(
     logger: Any = False
     if checkpoint_dir is not None:
         checkpoint_dir = Path(checkpoint_dir)
+        # Two callbacks: a monitored one keeps the best epoch, an unmonitored one writes
+        # last.ckpt after every epoch. (One monitored callback with save_last=True only
+        # refreshes last.ckpt when the metric improves, so a resume would restart from the
+        # best epoch rather than the latest.)
+        if early_stopping_metric is not None:
+            chosen.append(
+                ModelCheckpoint(
+                    dirpath=checkpoint_dir,
+                    filename="epoch{epoch:04d}",
+                    auto_insert_metric_name=False,
+                    monitor=early_stopping_metric,
+                    mode=mode,
+                    save_top_k=1,
+                )
+            )
         chosen.append(
             ModelCheckpoint(
                 dirpath=checkpoint_dir,
-                filename="epoch{epoch:04d}",
-                auto_insert_metric_name=False,
-                monitor=early_stopping_metric,
-                mode=mode,
-                save_top_k=1,
+                filename="latest",
+                monitor=None,
+                save_top_k=0,
                 save_last=True,
+                every_n_epochs=1,
+                save_on_train_epoch_end=True,
             )
         )
         logger = CSVLogger(checkpoint_dir, name="logs")
