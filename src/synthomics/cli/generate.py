@@ -174,7 +174,38 @@ def sample_model(
         from synthomics.io import write
 
         write(adata, out)
+        if generator.omics == "genotype" and generator.condition_ is not None:
+            write_sample_labels(adata, out, generator.condition_.column)
     return adata
+
+
+def sample_labels_path(out: str | os.PathLike[str]) -> Path:
+    """The side file that holds the labels of genotype samples written to ``out``."""
+    return Path(f"{out}.samples.tsv")
+
+
+def write_sample_labels(adata: ad.AnnData, out: str | os.PathLike[str], column: str) -> Path:
+    """Write ``<out>.samples.tsv`` (sample_id, ``column``) beside a genotype file, atomically.
+
+    VCF and PLINK keep no sample labels, so the condition level of every synthetic
+    individual goes in this table; it is a sample metadata table that ``--metadata`` reads
+    back. Haplotype rows are listed once per individual (the VCF sample).
+    """
+    import pandas as pd
+
+    from synthomics.io.atomic import atomic_path
+
+    obs = adata.obs
+    ids = obs["individual"].astype(str) if "individual" in obs.columns else obs.index.to_series()
+    table = (
+        pd.DataFrame({"sample_id": ids.to_numpy(), column: obs[column].astype(str).to_numpy()})
+        .drop_duplicates("sample_id")
+        .reset_index(drop=True)
+    )
+    path = sample_labels_path(out)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, sep="\t", index=False)
+    return path
 
 
 # --------------------------------------------------------------------------- commands
@@ -188,7 +219,10 @@ def fit(
     ],
     data: Annotated[
         Path,
-        typer.Argument(help="Training table (BIOM, TSV, MetaPhlAn, h5ad).", show_default=False),
+        typer.Argument(
+            help="Training table (BIOM, TSV, MetaPhlAn, h5ad) or genotypes (VCF, PLINK .bed).",
+            show_default=False,
+        ),
     ],
     out: Annotated[
         Path,
@@ -266,7 +300,8 @@ def sample(
         typer.Option(
             "--out",
             "-o",
-            help="Output file; format by extension (.biom, .tsv, .csv, .h5ad).",
+            help="Output file; format by extension (.biom, .tsv, .csv, .h5ad; genotypes .vcf.gz, "
+            ".bed, .h5ad). Genotype labels of a conditional model also go to OUT.samples.tsv.",
             show_default=False,
         ),
     ],

@@ -136,6 +136,10 @@ class GenotypeGenerator(Generator):
             layout=self.layout_,
         )
         adata.var_names = self.feature_names_
+        if self.layout_ == "haplotype":
+            individual, haplotype = haplotype_pairs(codes, ids, self.ploidy_)
+            adata.obs["individual"] = individual
+            adata.obs["haplotype"] = haplotype
         return adata
 
     def _check_output(self, adata: ad.AnnData, codes: np.ndarray) -> None:
@@ -165,3 +169,25 @@ def check_genotype_values(genotypes: np.ndarray, layout: str, *, name: str = "ge
             f"{name} produced genotype value {int(genotypes[bad][0])}; expected {allowed} "
             f"for the {layout} layout"
         )
+
+
+def haplotype_pairs(codes: np.ndarray, ids: list[str], ploidy: int) -> tuple[list[str], np.ndarray]:
+    """``obs["individual"]`` and ``obs["haplotype"]`` of synthetic haplotype rows.
+
+    Diploid haplotype rows are paired in order within each condition level (rows of one
+    level are contiguous), so both haplotypes of a synthetic individual share its level;
+    an odd count leaves the level's last haplotype alone as an individual of its own
+    (writers that need two haplotypes per individual then refuse it: ask for even counts).
+    Haploid rows are one individual each.
+    """
+    n = len(codes)
+    haplotype = np.zeros(n, dtype=np.int64)
+    owner = np.arange(n)
+    if ploidy == 2:
+        start = 0
+        for stop in [*np.flatnonzero(np.diff(codes) != 0) + 1, n]:
+            rank = np.arange(stop - start)
+            haplotype[start:stop] = rank % 2
+            owner[start:stop] = start + rank - rank % 2
+            start = stop
+    return [ids[i] for i in owner], haplotype

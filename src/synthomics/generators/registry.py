@@ -77,8 +77,38 @@ GENERATORS: dict[str, GeneratorEntry] = {
             "microbiome",
             "Row bootstrap of training samples: PRIVACY WORST CASE",
         ),
+        GeneratorEntry(
+            "allele_frequency",
+            "synthomics.generators.genotype_frequency:AlleleFrequencyGenerator",
+            "genotype",
+            "Independent per-variant genotype frequencies (no LD)",
+        ),
+        GeneratorEntry(
+            "haplotype_copying",
+            "synthomics.generators.haplotype_copying:HaplotypeCopyingGenerator",
+            "genotype",
+            "Li & Stephens haplotype mosaics (stores the data)",
+        ),
+        GeneratorEntry(
+            "genotype_diffusion",
+            "synthomics.genotype_diffusion.model:GenotypeDiffusion",
+            "genotype",
+            "Denoising diffusion over windowed-PCA latents, decoded with calibrated thresholds",
+        ),
+        GeneratorEntry(
+            "genotype_bootstrap",
+            "synthomics.generators.genotype_bootstrap:GenotypeBootstrapGenerator",
+            "genotype",
+            "Genotype row bootstrap: PRIVACY WORST CASE",
+        ),
     )
 }
+
+
+def canonical_name(name: str) -> str:
+    """Registry spelling of a generator name: hyphens read as underscores
+    (``genotype-diffusion`` is ``genotype_diffusion``)."""
+    return str(name).strip().replace("-", "_")
 
 
 def register(
@@ -104,6 +134,7 @@ def register(
     replace
         Allow replacing an existing entry.
     """
+    name = canonical_name(name)
     if name in GENERATORS and not replace:
         raise ValueError(f"generator {name!r} is already registered")
     GENERATORS[name] = GeneratorEntry(name, spec, omics, description)
@@ -122,6 +153,7 @@ def generator_class(name: str) -> type[Generator]:
     InputError
         If no generator has that name.
     """
+    name = canonical_name(name)
     entry = GENERATORS.get(name)
     if entry is None:
         raise InputError(
@@ -141,6 +173,7 @@ def generator_class(name: str) -> type[Generator]:
 
 def get_generator(name: str, **config: Any) -> Generator:
     """A new, unfitted generator ``name`` built with ``config`` (constructor arguments)."""
+    name = canonical_name(name)
     cls = generator_class(name)
     try:
         return cls(**config)
