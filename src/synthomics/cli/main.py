@@ -45,6 +45,9 @@ app.command("convert")(convert.convert)
 from synthomics.cli.evaluate import evaluate as _evaluate  # noqa: E402  (light)
 
 app.command("evaluate")(_evaluate)
+from synthomics.cli.evaluate_genotypes import evaluate_genotypes as _evaluate_genotypes  # noqa: E402
+
+app.command("evaluate-genotypes")(_evaluate_genotypes)
 from synthomics.cli import embed as _embed  # noqa: E402  (light: torch imported in commands)
 
 app.command("pretrain")(_embed.pretrain)

@@ -18,6 +18,8 @@ from synthomics._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "evaluate": "protocol",
+    "evaluate_genotypes": "genotype.protocol",
+    "GENOTYPE_METRICS": "genotype.specs",
     "Evaluation": "records",
     "MetricResult": "records",
     "MetricSpec": "records",

@@ -571,9 +571,14 @@ def make_result(
     *,
     error: str | None = None,
     status: Status | None = None,
+    specs: Mapping[str, MetricSpec] | None = None,
 ) -> MetricResult:
-    """A :class:`MetricResult` for the registered metric ``name`` (metadata filled in)."""
-    spec = get_spec(name)
+    """A :class:`MetricResult` for the registered metric ``name`` (metadata filled in).
+
+    ``specs`` is the registry to look ``name`` up in, by name (default: :data:`METRICS`;
+    the genotype evaluation passes its own).
+    """
+    spec = specs[name] if specs is not None else get_spec(name)
     value = None if value is None else float(value)
     return MetricResult(
         name=name,

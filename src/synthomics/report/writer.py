@@ -23,6 +23,7 @@ from synthomics.report.html import render_report
 
 FIGURE_BUILDERS: dict[str, str] = {
     "microbiome": "synthomics.report.microbiome_figures:microbiome_sections",
+    "genotype": "synthomics.report.genotype_figures:genotype_sections",
 }
 """Report-part builder per omics, imported on first use."""
 

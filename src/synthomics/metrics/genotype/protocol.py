@@ -1,0 +1,967 @@
+"""The genotype evaluation protocol: every metric, for every synthetic set, beside the real floor.
+
+:func:`evaluate_genotypes` compares one or several synthetic genotype sets with real data,
+the way :func:`synthomics.metrics.evaluate` does for microbiomes, with the metrics of
+:data:`~synthomics.metrics.genotype.specs.GENOTYPE_METRICS`:
+
+Fidelity
+    against real individuals the generator never saw (``real_test``): allele frequencies,
+    heterozygosity, LD decay, a PCA fitted on the real individuals, Hamming distances. The
+    real reference and each synthetic set are subsampled (seeded) to one common size
+    ``n``, so that r² (biased by about ``1/n``) and the distance distributions compare
+    sets on equal terms.
+Privacy
+    synthetic individuals against the training individuals (``train``), with
+    ``real_test`` held out, on Hamming distances (:mod:`.distances`).
+Utility
+    classifiers of ``label`` trained on synthetic vs on real training individuals, tested
+    on ``real_test`` (:mod:`.utility`).
+Real-vs-real floor
+    every metric also computed with a *real* set in the synthetic set's place: for
+    fidelity ``n`` training individuals (without ``train``: the second half of
+    ``real_test`` against the first); for privacy half of ``real_test`` standing in for
+    the synthetic set and the other half held out. Each value is judged against it
+    (:func:`synthomics.metrics.records.judge`).
+
+Data: haplotype layouts are summed to dosages (:func:`synthomics.preprocessing.genotype.
+to_dosage`); synthetic and training sets are aligned to the test set's variants by
+``var_names`` (an error names the set and the missing ids; extra variants are dropped and
+noted). Missing calls (``-1``) are mean-imputed for LD and PCA, left out of allele
+frequencies and heterozygosity, and Hamming distances use the variants called in both
+individuals.
+
+Randomness: every subsample, permutation and classifier draws from a stream derived from
+``seed`` and a fixed key of its step, never from a set's name or position, so a set's
+values do not change when sets are renamed, added, removed or reordered.
+
+Caps (stated in ``Evaluation.notes`` when they bite): ``max_individuals`` per set for
+everything, ``max_distance_individuals`` per set for Hamming distance distributions,
+``utility_variants`` variants (a seeded subset) as classifier features.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import wasserstein_distance
+
+from synthomics.container import MISSING
+from synthomics.errors import InputError
+from synthomics.metrics.genotype import distances, ld, population
+from synthomics.metrics.genotype.specs import GENOTYPE_METRICS, GENOTYPE_SPECS
+from synthomics.metrics.genotype.utility import (
+    augmentation_curve,
+    fit_and_score,
+    impute_features,
+    tstr_accuracy_ratio,
+)
+from synthomics.metrics.noise import adversarial_accuracy_null_se, auc_null_se, permutation_se
+from synthomics.metrics.privacy import (
+    adversarial_accuracy_from,
+    dcr_from_distances,
+    membership_inference_from_distances,
+)
+from synthomics.metrics.records import Evaluation, MetricResult, judge, make_result
+
+Values = dict[str, tuple[float, dict[str, Any]]]
+FLOOR_NAMES = ("real", "real-vs-real floor")
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class Genotypes:
+    """Dosages of one set of individuals with their variant ids and labels.
+
+    Attributes
+    ----------
+    name
+        Name of the set (messages, reports).
+    dosage
+        Individuals x variants ``int8`` dosages, ``-1`` missing.
+    variants
+        Variant ids (``var_names``), in column order.
+    obs
+        Per-individual labels.
+    source
+        File the set came from, for error messages.
+    """
+
+    name: str
+    dosage: np.ndarray
+    variants: pd.Index
+    obs: pd.DataFrame
+    source: str | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.dosage.shape[0])
+
+    def subset(self, rows: np.ndarray, name: str | None = None) -> Genotypes:
+        return Genotypes(
+            name or self.name, self.dosage[rows], self.variants, self.obs.iloc[rows], self.source
+        )
+
+
+def as_genotypes(data: Any, name: str, variants: pd.Index | None = None) -> Genotypes:
+    """:class:`Genotypes` from a genotype AnnData (either layout) or a dosage array.
+
+    Raises
+    ------
+    InputError
+        If ``data`` is not genotype data or holds values other than 0/1/2/-1.
+    """
+    import anndata as ad
+
+    if isinstance(data, ad.AnnData):
+        source = data.uns.get("source_file")
+        omics = data.uns.get("omics")
+        if omics != "genotype":
+            raise InputError(
+                source or name,
+                f"{name}: the data holds {omics!r}, not genotypes",
+                expected="a genotype container (read with synthomics.io.read_genotypes)",
+            )
+        if data.uns.get("layout") == "haplotype":
+            from synthomics.preprocessing.genotype import to_dosage
+
+            data = to_dosage(data)
+        X = data.X.toarray() if hasattr(data.X, "toarray") else np.asarray(data.X)
+        ids = pd.Index(data.var_names.astype(str))
+        obs = data.obs.copy()
+    else:
+        source = None
+        X = np.asarray(data)
+        if X.ndim != 2:
+            raise InputError(name, f"{name}: expected individuals x variants, shape {X.shape}")
+        if variants is None or len(variants) != X.shape[1]:
+            raise InputError(
+                name,
+                f"{name}: an array of {X.shape[1]} columns has no variant ids",
+                expected=f"an AnnData, or an array with the test set's "
+                f"{0 if variants is None else len(variants)} variants in order",
+            )
+        ids = pd.Index(variants)
+        obs = pd.DataFrame(index=pd.Index([f"{name}_{i}" for i in range(X.shape[0])]))
+    if X.shape[0] == 0:
+        raise InputError(source or name, f"{name}: no individuals", expected="at least one")
+    bad = (X < MISSING) | (X > 2)
+    if bad.any():
+        i, j = map(int, np.argwhere(bad)[0])
+        raise InputError(
+            source or name,
+            f"{name}: genotype value {X[i, j]!r}",
+            where=f"individual {obs.index[i]!r}, variant {ids[j]!r}",
+            expected="dosages 0/1/2 or -1 for missing",
+        )
+    if ids.has_duplicates:
+        raise InputError(
+            source or name,
+            f"{name}: duplicate variant id {ids[ids.duplicated()][0]!r}",
+            expected="unique variant ids",
+        )
+    return Genotypes(name, X.astype(np.int8, copy=False), ids, obs, source)
+
+
+def align_variants(reference: Genotypes, other: Genotypes) -> tuple[Genotypes, int]:
+    """``other`` restricted to and ordered like ``reference``'s variants; and extras dropped.
+
+    Raises
+    ------
+    InputError
+        Naming ``other`` and the first missing variant ids.
+    """
+    if other.variants.equals(reference.variants):
+        return other, 0
+    where = other.variants.get_indexer(reference.variants)
+    missing = reference.variants[where < 0]
+    if len(missing):
+        shown = ", ".join(repr(v) for v in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise InputError(
+            other.source or other.name,
+            f"set {other.name!r} lacks {len(missing)} of the {len(reference.variants)} "
+            f"variants of the real test set: {shown}{more}",
+            expected="the same variants (var_names) as the real test set",
+        )
+    aligned = Genotypes(
+        other.name, other.dosage[:, where], reference.variants, other.obs, other.source
+    )
+    return aligned, len(other.variants) - len(reference.variants)
+
+
+def _name_sets(synthetic: Any, names: Sequence[str] | None) -> list[tuple[str, Any]]:
+    import anndata as ad
+
+    if isinstance(synthetic, Mapping):
+        items = [(str(k), v) for k, v in synthetic.items()]
+    else:
+        data = [synthetic] if isinstance(synthetic, ad.AnnData | np.ndarray) else list(synthetic)
+        if names is not None and len(names) != len(data):
+            raise InputError(
+                None,
+                f"{len(names)} names for {len(data)} synthetic sets",
+                expected="one name per synthetic set",
+            )
+        items = []
+        for k, d in enumerate(data):
+            if names is not None:
+                items.append((str(names[k]), d))
+                continue
+            generator = getattr(d, "uns", {}).get("generator", {})
+            name = generator.get("name") if isinstance(generator, dict) else None
+            items.append((str(name or "synthetic"), d))
+    if not items:
+        raise InputError(None, "no synthetic set given", expected="at least one synthetic set")
+    seen: dict[str, int] = {}
+    unique = []
+    for name, d in items:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append((name if seen[name] == 1 else f"{name}_{seen[name]}", d))
+    if any(name in FLOOR_NAMES for name, _ in unique):
+        raise InputError(None, "a synthetic set is named 'real'", expected="another name")
+    return unique
+
+
+def _stream(seed: int, key: str) -> np.random.Generator:
+    """A random stream for the step ``key`` derived from ``seed``."""
+    return np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
+
+
+def _subsample(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted random ``k`` of ``range(n)`` (all of them when ``k >= n``)."""
+    if k >= n:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=k, replace=False))
+
+
+# --------------------------------------------------------------------------- running steps
+
+
+@dataclass
+class _Settings:
+    seed: int
+    max_distance_individuals: int
+    ld_edges: np.ndarray | None
+    ld_block_variants: int
+    augmentation_fractions: tuple[float, ...]
+    block_rows: int
+    skip: frozenset[str]
+
+
+class _Runner:
+    """Runs metric steps: records values, errors and skips; times steps; shows progress."""
+
+    def __init__(self, skip: frozenset[str], progress: Any | None, task: Any | None) -> None:
+        self.skip, self.progress, self.task = skip, progress, task
+        self.timings: dict[str, float] = {}
+
+    def step(
+        self,
+        step: str,
+        names: Sequence[str],
+        compute: Callable[[], Values],
+        unavailable: str | None = None,
+    ) -> dict[str, MetricResult]:
+        out: dict[str, MetricResult] = {}
+
+        def result(name: str, value: float | None, details: dict | None = None, **kw: Any):
+            return make_result(name, value, details, specs=GENOTYPE_SPECS, **kw)
+
+        wanted = [
+            n for n in names if n not in self.skip and GENOTYPE_SPECS[n].group not in self.skip
+        ]
+        for name in names:
+            if name not in wanted:
+                out[name] = result(name, None, status="n/a", error="skipped on request")
+        if wanted and unavailable:
+            for name in wanted:
+                out[name] = result(name, None, status="n/a", error=unavailable)
+        elif wanted:
+            start = time.perf_counter()
+            try:
+                values = compute()
+            except Exception as exc:  # recorded, never dropped
+                message = f"{type(exc).__name__}: {exc}"
+                for name in wanted:
+                    out[name] = result(name, None, error=message)
+            else:
+                for name in wanted:
+                    if name in values:
+                        out[name] = result(name, values[name][0], values[name][1])
+                    else:
+                        out[name] = result(name, None, error="not computed by its step")
+            self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
+        if self.progress is not None:
+            self.progress.advance(self.task)
+        return out
+
+    def describe(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, description=text)
+
+
+@contextmanager
+def _progress_bar(enabled: bool, total: int) -> Iterator[tuple[Any, Any]]:
+    if not enabled:
+        yield None, None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description:<34}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    ) as progress:
+        yield progress, progress.add_task("evaluating genotypes", total=total)
+
+
+# --------------------------------------------------------------------------- fidelity
+
+
+@dataclass
+class _Reference:
+    """What every fidelity comparison shares: the real reference and its precomputations."""
+
+    genotypes: Genotypes
+    positions: np.ndarray
+    chroms: np.ndarray
+    pca: population.RealPCA
+    coords: np.ndarray
+    distance_rows: np.ndarray
+    within: np.ndarray  # real-real Hamming distances (upper triangle)
+    coded: distances.Coded
+
+
+def _fidelity(
+    ref: _Reference,
+    cand: Genotypes,
+    settings: _Settings,
+    run: _Runner,
+    figures: dict[str, Any] | None,
+) -> dict[str, MetricResult]:
+    """All fidelity metrics of ``cand`` against the reference (same number of individuals)."""
+    R, S = ref.genotypes.dosage, cand.dosage
+    out: dict[str, MetricResult] = {}
+
+    def frequency_step() -> Values:
+        rng = _stream(settings.seed, "heterozygosity null")
+        het_r, het_s = population.heterozygosity(R), population.heterozygosity(S)
+        p, q = population.alt_allele_frequencies(R), population.alt_allele_frequencies(S)
+        if figures is not None:
+            shown = _subsample(len(p), 5000, _stream(settings.seed, "allele frequency figure"))
+            freq = figures.setdefault("allele_frequency", {"real": p[shown]})
+            freq[cand.name] = q[shown]
+            het = figures.setdefault("heterozygosity", {"real": het_r})
+            het[cand.name] = het_s
+        return {
+            "allele_frequency_pearson": (
+                population.allele_frequency_pearson(R, S),
+                {"variants": int(np.sum(np.isfinite(p) & np.isfinite(q)))},
+            ),
+            "heterozygosity_wasserstein": (
+                population.heterozygosity_wasserstein(R, S),
+                {
+                    "real_mean": float(np.nanmean(het_r)),
+                    "synthetic_mean": float(np.nanmean(het_s)),
+                    "null_se": permutation_se(wasserstein_distance, het_r, het_s, rng),
+                },
+            ),
+        }
+
+    out |= run.step(
+        "allele frequencies",
+        ["allele_frequency_pearson", "heterozygosity_wasserstein"],
+        frequency_step,
+    )
+
+    def ld_step() -> Values:
+        result = ld.ld_comparison(
+            R, S, ref.positions, ref.chroms, settings.ld_edges, settings.ld_block_variants
+        )
+        if figures is not None:
+            curves = figures.setdefault(
+                "ld",
+                {
+                    "edges": result.edges,
+                    "centres": result.centres,
+                    "pairs": result.pairs,
+                    "real": result.reference,
+                },
+            )
+            curves[cand.name] = result.candidate
+        details = {
+            "pairs": result.n_pairs,
+            "bins": len(result.edges) - 1,
+            "max_distance_bp": float(result.edges[-1]),
+            "n_individuals": len(S),
+        }
+        return {
+            "ld_decay_max_gap": (result.max_gap, details),
+            "ld_r2_pearson": (result.r2_pearson, details),
+        }
+
+    out |= run.step("linkage disequilibrium", ["ld_decay_max_gap", "ld_r2_pearson"], ld_step)
+
+    def pca_step() -> Values:
+        rng = _stream(settings.seed, "pca null")
+        coords = ref.pca.transform(S)
+        w1 = population.pc_wasserstein(ref.coords, coords)
+        if figures is not None:
+            pca = figures.setdefault(
+                "pca",
+                {"real": ref.coords, "explained": ref.pca.explained.tolist()},
+            )
+            pca[cand.name] = coords
+        values: Values = {}
+        for k, name in enumerate(("pca_pc1_wasserstein", "pca_pc2_wasserstein")):
+            if k < len(w1):
+                se = permutation_se(wasserstein_distance, ref.coords[:, k], coords[:, k], rng)
+                values[name] = (
+                    w1[k],
+                    {"explained": float(ref.pca.explained[k]), "null_se": se},
+                )
+        return values
+
+    out |= run.step(
+        "population structure", ["pca_pc1_wasserstein", "pca_pc2_wasserstein"], pca_step
+    )
+
+    def hamming_step() -> Values:
+        rows = _subsample(cand.n, len(ref.distance_rows), _stream(settings.seed, "distance rows"))
+        coded = distances.Coded(S[rows])
+        within = distances.within_distances(
+            distances.hamming_matrix(coded, block_rows=settings.block_rows)
+        )
+        between = (
+            distances.hamming_matrix(ref.coded, coded, block_rows=settings.block_rows)
+            .ravel()
+            .astype(np.float64)
+        )
+        if figures is not None:
+            rng = _stream(settings.seed, "hamming figure")
+            ham = figures.setdefault(
+                "hamming", {"real": ref.within[_subsample(len(ref.within), 20000, rng)]}
+            )
+            ham[cand.name] = {
+                "within": within[_subsample(len(within), 20000, rng)],
+                "between": between[_subsample(len(between), 20000, rng)],
+            }
+        details = {
+            "n_individuals": len(rows),
+            "mean_real_real": float(ref.within.mean()),
+            "mean_synthetic_synthetic": float(within.mean()),
+            "mean_real_synthetic": float(between.mean()),
+        }
+        return {
+            "hamming_within_wasserstein": (
+                distances.distance_distribution_gap(within, ref.within),
+                details,
+            ),
+            "hamming_between_wasserstein": (
+                distances.distance_distribution_gap(between, ref.within),
+                details,
+            ),
+        }
+
+    out |= run.step(
+        "Hamming distances",
+        ["hamming_within_wasserstein", "hamming_between_wasserstein"],
+        hamming_step,
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- privacy
+
+PRIVACY_NAMES = [s.name for s in GENOTYPE_METRICS if s.family == "privacy"]
+
+
+def _privacy(
+    cand: Genotypes,
+    train: Genotypes | None,
+    holdout: Genotypes,
+    settings: _Settings,
+    run: _Runner,
+    figures: dict[str, Any] | None,
+) -> dict[str, MetricResult]:
+    """Privacy metrics of ``cand`` against ``train``, calibrated by ``holdout`` (Hamming)."""
+    unavailable = None if train is not None else "needs the training set (train=...)"
+    search: distances.HammingNeighbours | None = None
+    if train is not None:
+        search = distances.HammingNeighbours(
+            {"S": cand.dosage, "R": train.dosage, "H": holdout.dosage}, settings.block_rows
+        )
+    sizes = {
+        "n_synthetic": cand.n,
+        "n_train": train.n if train is not None else None,
+        "n_holdout": holdout.n,
+        "distance": "Hamming",
+    }
+
+    def dcr_step() -> Values:
+        result = dcr_from_distances(search("S", "R"), search("H", "R"))
+        if figures is not None:
+            dists = figures.setdefault("dcr", {})
+            dists.setdefault("real (held out)", result.holdout_dcr)
+            dists[cand.name] = result.synthetic_dcr
+        details = {**result.details(), **sizes}
+        return {
+            "exact_copies": (result.exact_copies, details),
+            "dcr_ratio": (result.dcr_ratio, details),
+        }
+
+    out = run.step("dcr", ["exact_copies", "dcr_ratio"], dcr_step, unavailable)
+
+    def paired(real: str, rng: np.random.Generator) -> tuple[str, str, int]:
+        """Names of equal-size versions of (real, synthetic), subsampling the larger."""
+        sets = search.sets
+        n = min(sets["S"].n, sets[real].n)
+        real_name, synth_name = real, "S"
+        if sets[real].n > n:
+            real_name = f"{real}~{n}"
+            G = {"R": train, "H": holdout}[real].dosage
+            search.add(real_name, G[_subsample(len(G), n, rng)])
+        if sets["S"].n > n:
+            synth_name = f"S~{real}"
+            search.add(synth_name, cand.dosage[_subsample(cand.n, n, rng)])
+        return real_name, synth_name, n
+
+    def aats_step() -> Values:
+        rng = _stream(settings.seed, "adversarial accuracy pairs")
+        train_name, synth_train, n_train = paired("R", rng)
+        hold_name, synth_hold, n_hold = paired("H", rng)
+        aa_train = adversarial_accuracy_from(search, train_name, synth_train)
+        aa_test = adversarial_accuracy_from(search, hold_name, synth_hold)
+        details = {"n_train_pair": n_train, "n_holdout_pair": n_hold, "distance": "Hamming"}
+        se_train = adversarial_accuracy_null_se(n_train)
+        se_test = adversarial_accuracy_null_se(n_hold)
+        return {
+            "aats_train": (aa_train, {**details, "null_se": se_train}),
+            "aats_test": (aa_test, {**details, "null_se": se_test}),
+            "privacy_loss": (
+                aa_test - aa_train,
+                {**details, "null_se": (se_train**2 + se_test**2) ** 0.5},
+            ),
+        }
+
+    out |= run.step("aats", ["aats_train", "aats_test", "privacy_loss"], aats_step, unavailable)
+
+    def mia_step() -> Values:
+        d_members, d_non_members = search("R", "S"), search("H", "S")
+        auc = membership_inference_from_distances(d_members, d_non_members)
+        se = auc_null_se(len(d_members), len(d_non_members))
+        return {"membership_inference_auc": (auc, {**sizes, "null_se": se})}
+
+    out |= run.step("membership inference", ["membership_inference_auc"], mia_step, unavailable)
+    return {n: out[n] for n in PRIVACY_NAMES}
+
+
+# --------------------------------------------------------------------------- utility
+
+UTILITY_NAMES = ["tstr_ratio_logistic", "tstr_ratio_mlp", "augmentation_gain"]
+
+
+@dataclass
+class _UtilityData:
+    columns: np.ndarray
+    mean: np.ndarray
+    train: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    trtr: dict[str, dict[str, float]] = field(default_factory=dict)
+    baseline: dict[float, float] = field(default_factory=dict)
+
+    def features(self, g: Genotypes, label: str) -> tuple[np.ndarray, np.ndarray]:
+        if label not in g.obs.columns:
+            raise InputError(
+                g.source or g.name,
+                f"{g.name} has no column {label!r} for the labels",
+                expected=f"a {label!r} column in obs (for synthetic sets: a generator "
+                f"fitted with the labels)",
+            )
+        y = g.obs[label]
+        keep = y.notna().to_numpy()
+        X = impute_features(g.dosage[keep][:, self.columns], self.mean)
+        return X, y[keep].astype(str).to_numpy()
+
+
+def _utility_data(
+    train: Genotypes, test: Genotypes, label: str, n_variants: int, seed: int
+) -> _UtilityData:
+    columns = _subsample(train.dosage.shape[1], n_variants, _stream(seed, "utility variants"))
+    called = train.dosage[:, columns] != MISSING
+    sums = np.where(called, train.dosage[:, columns], 0).sum(axis=0)
+    mean = (sums / np.maximum(called.sum(axis=0), 1)).astype(np.float32)
+    data = _UtilityData(columns, mean, (np.empty(0), np.empty(0)), (np.empty(0), np.empty(0)))
+    data.train = data.features(train, label)
+    data.test = data.features(test, label)
+    return data
+
+
+def _utility(
+    cand: Genotypes,
+    data: _UtilityData | None,
+    label: str | None,
+    unavailable: str | None,
+    settings: _Settings,
+    run: _Runner,
+    figures: dict[str, Any] | None,
+) -> dict[str, MetricResult]:
+    def tstr_step(kind: str) -> Values:
+        synthetic = data.features(cand, label)
+        if kind not in data.trtr:
+            data.trtr[kind] = fit_and_score(kind, *data.train, *data.test, seed=settings.seed)
+        ratio, details = tstr_accuracy_ratio(
+            kind, data.train, synthetic, data.test, settings.seed, trtr=data.trtr[kind]
+        )
+        details |= {"label": label, "n_synthetic": len(synthetic[1])}
+        return {f"tstr_ratio_{kind}": (ratio, details)}
+
+    def augmentation_step() -> Values:
+        synthetic = data.features(cand, label)
+        gain, details = augmentation_curve(
+            data.train,
+            synthetic,
+            data.test,
+            settings.augmentation_fractions,
+            settings.seed,
+            baseline=data.baseline,
+        )
+        if figures is not None:
+            figures.setdefault("augmentation", {})[cand.name] = details
+        return {"augmentation_gain": (gain, {**details, "label": label})}
+
+    out = run.step(
+        "tstr logistic", ["tstr_ratio_logistic"], lambda: tstr_step("logistic"), unavailable
+    )
+    out |= run.step("tstr mlp", ["tstr_ratio_mlp"], lambda: tstr_step("mlp"), unavailable)
+    out |= run.step("augmentation", ["augmentation_gain"], augmentation_step, unavailable)
+    return out
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+def _ordered(
+    records: dict[str, MetricResult], floor: dict[str, MetricResult]
+) -> list[MetricResult]:
+    out = []
+    for spec in GENOTYPE_METRICS:
+        record = records[spec.name]
+        record.floor = floor[spec.name].value if spec.name in floor else None
+        if record.status not in ("error", "n/a"):
+            record.status = judge(record.value, record.floor, spec, record.details)
+        out.append(record)
+    return out
+
+
+STEPS_PER_SET = 4 + 3 + 3
+
+
+def evaluate_genotypes(
+    real_test: Any,
+    synthetic: Any,
+    *,
+    train: Any = None,
+    label: str | None = None,
+    names: Sequence[str] | None = None,
+    seed: int = 0,
+    max_individuals: int = 5000,
+    max_distance_individuals: int = 1000,
+    ld_bins: Sequence[float] | None = None,
+    ld_block_variants: int = 1024,
+    utility_variants: int = 2000,
+    augmentation_fractions: Sequence[float] = (0.05, 0.1, 0.2, 0.5),
+    skip: Sequence[str] = (),
+    block_rows: int = 512,
+    progress: bool = False,
+) -> Evaluation:
+    """Evaluate synthetic genotypes: fidelity, privacy, utility and the real floor.
+
+    Parameters
+    ----------
+    real_test
+        Real individuals the generator never saw (genotype AnnData, dosage or haplotype
+        layout).
+    synthetic
+        A synthetic genotype AnnData, a list of them, or a ``{name: AnnData}`` mapping.
+    train
+        The real individuals the generator was trained on; needed for privacy and utility,
+        and the fidelity floor (without it the test set is split in halves).
+    label
+        ``obs`` column of the class label for the utility metrics (e.g. ``"population"``).
+    names
+        Names of the synthetic sets (default: the generator name in ``uns``).
+    seed
+        Seed of every subsample, permutation and classifier.
+    max_individuals
+        Individuals used per set at most.
+    max_distance_individuals
+        Individuals per set for the Hamming distance distributions.
+    ld_bins
+        Edges (bp) of the LD decay bins (default
+        :func:`~synthomics.metrics.genotype.ld.default_bins`).
+    ld_block_variants
+        Variants per block of the r² matrix products.
+    utility_variants
+        Variants (a seeded subset) used as classifier features.
+    augmentation_fractions
+        Shares of the real training set in the augmentation curve.
+    skip
+        Metric names or report groups to leave out (recorded as ``"n/a"``).
+    block_rows
+        Individuals per block of the Hamming distance products.
+    progress
+        Show a rich progress bar.
+
+    Returns
+    -------
+    Evaluation
+        ``omics="genotype"``; records per set and for the floor, notes, figure data.
+
+    Raises
+    ------
+    InputError
+        If a set is not genotype data or lacks variants of the test set (naming the set
+        and the variant ids), or too few individuals remain to compare.
+
+    Examples
+    --------
+    >>> from synthomics.datasets.genotype_sim import simulate_genotypes  # doctest: +SKIP
+    >>> real = simulate_genotypes(40, 300, seed=1)  # doctest: +SKIP
+    >>> ev = evaluate_genotypes(real[::2], {"copy": real[1::2]})  # doctest: +SKIP
+    >>> ev.value("copy", "allele_frequency_pearson")  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    known = {s.name for s in GENOTYPE_METRICS} | {s.group for s in GENOTYPE_METRICS}
+    unknown = [s for s in skip if s not in known]
+    if unknown:
+        raise InputError(
+            None,
+            f"unknown metric or group to skip: {unknown}",
+            expected="names from synthomics.metrics.genotype.GENOTYPE_METRICS or their groups",
+        )
+    settings = _Settings(
+        seed,
+        max_distance_individuals,
+        None if ld_bins is None else np.asarray(ld_bins, dtype=np.float64),
+        ld_block_variants,
+        tuple(augmentation_fractions),
+        block_rows,
+        frozenset(skip),
+    )
+    test = as_genotypes(real_test, "real test")
+    notes: list[str] = []
+    sets: list[tuple[str, Genotypes]] = []
+    for name, data in _name_sets(synthetic, names):
+        aligned, extra = align_variants(test, as_genotypes(data, name, test.variants))
+        if extra:
+            notes.append(f"{name}: {extra:,} variants absent from the real test set left out.")
+        sets.append((name, aligned))
+    train_g = None
+    if train is not None:
+        train_g, extra = align_variants(test, as_genotypes(train, "real train", test.variants))
+        if extra:
+            notes.append(f"real train: {extra:,} variants absent from the real test set left out.")
+    var = real_test.var if hasattr(real_test, "var") else None
+    if var is not None and {"pos", "chrom"} <= set(var.columns):
+        positions = var["pos"].to_numpy(dtype=np.int64)
+        chroms = var["chrom"].astype(str).to_numpy()
+    else:
+        positions, chroms = np.arange(1, test.dosage.shape[1] + 1), np.full(len(test.variants), "1")
+        notes.append("No variant positions: LD uses column order as positions (1 bp apart).")
+
+    # ---- sample sizes (each role its own fixed stream: names and order never matter)
+    def cap(g: Genotypes, key: str) -> Genotypes:
+        rows = _subsample(g.n, max_individuals, _stream(seed, key))
+        if len(rows) < g.n:
+            notes.append(
+                f"{g.name}: {len(rows):,} of {g.n:,} individuals used "
+                f"(max_individuals = {max_individuals:,}, seed {seed})."
+            )
+        return g.subset(rows)
+
+    test_c = cap(test, "cap real test")
+    train_c = cap(train_g, "cap real train") if train_g is not None else None
+    sets_c = [(name, cap(g, "cap synthetic")) for name, g in sets]
+    n_fid = min([test_c.n, *(g.n for _, g in sets_c)])
+    if train_c is not None and train_c.n >= 2:
+        n_fid = min(n_fid, train_c.n)
+        reference = test_c.subset(_subsample(test_c.n, n_fid, _stream(seed, "fidelity real")))
+        floor_cand = train_c.subset(
+            _subsample(train_c.n, n_fid, _stream(seed, "fidelity floor")), "real (floor)"
+        )
+        notes.append(
+            f"Fidelity: {n_fid:,} real test individuals against {n_fid:,} of each synthetic "
+            f"set; the floor compares them with {n_fid:,} real training individuals "
+            f"(seeded subsamples, seed {seed})."
+        )
+    else:
+        n_fid = min(n_fid, test_c.n // 2)
+        order = _stream(seed, "fidelity halves").permutation(test_c.n)
+        reference = test_c.subset(np.sort(order[:n_fid]))
+        floor_cand = test_c.subset(np.sort(order[n_fid : 2 * n_fid]), "real (floor)")
+        notes.append(
+            f"Fidelity: no training set, so the real test set is split in two halves of "
+            f"{n_fid:,}; synthetic sets are compared with the first half, the floor is "
+            f"half against half (seed {seed})."
+        )
+    if n_fid < 4:
+        raise InputError(
+            None,
+            f"only {n_fid} individual(s) per set to compare",
+            expected="at least 4 real and 4 synthetic individuals",
+        )
+    candidates = [
+        (name, g.subset(_subsample(g.n, n_fid, _stream(seed, "fidelity synthetic")), name))
+        for name, g in sets_c
+    ]
+    m = min(n_fid, max_distance_individuals)
+    if m < n_fid:
+        notes.append(
+            f"Hamming distance distributions: {m:,} individuals per set "
+            f"(max_distance_individuals = {max_distance_individuals:,})."
+        )
+    notes.append(
+        "LD: r² of standardised dosages (missing calls mean-imputed) for pairs of variants "
+        "on one chromosome, binned by distance; monomorphic variants left out."
+    )
+    notes.append(
+        "PCA fitted on the real reference individuals with Patterson scaling; every set "
+        "is projected onto its first two axes."
+    )
+
+    # ---- privacy sets: synthetic vs train with the test set held out; floor: test halves
+    cand_floor = holdout_floor = None
+    if train_c is not None:
+        half = test_c.n // 2
+        order = _stream(seed, "privacy halves").permutation(test_c.n)
+        cand_floor = test_c.subset(np.sort(order[:half]), "real half A")
+        holdout_floor = test_c.subset(np.sort(order[half : 2 * half]), "real half B")
+        notes.append(
+            f"Privacy: Hamming distances (share of differing calls among variants called in "
+            f"both); synthetic individuals against {train_c.n:,} training individuals, "
+            f"{test_c.n:,} test individuals held out; the floor puts {half:,} test "
+            f"individuals in the synthetic set's place and holds out the other {half:,}."
+        )
+
+    utility_data = None
+    utility_unavailable = None
+    if label is None:
+        utility_unavailable = "needs a label column (label=...)"
+    elif train_c is None:
+        utility_unavailable = "needs the training set (train=...)"
+    else:
+        try:
+            utility_data = _utility_data(train_c, test_c, label, utility_variants, seed)
+        except InputError as exc:
+            utility_unavailable = str(exc)
+        else:
+            if len(utility_data.columns) < test.dosage.shape[1]:
+                notes.append(
+                    f"Utility: {len(utility_data.columns):,} of {test.dosage.shape[1]:,} "
+                    f"variants (seeded subset) as classifier features."
+                )
+
+    figures: dict[str, Any] = {}
+    results: dict[str, list[MetricResult]] = {}
+    with _progress_bar(progress, STEPS_PER_SET * (len(candidates) + 1)) as (bar, task):
+        run = _Runner(settings.skip, bar, task)
+        run.describe("real reference")
+        start = time.perf_counter()
+        R = reference.dosage
+        pca = population.RealPCA.fit(R, 2)
+        rows = _subsample(n_fid, m, _stream(seed, "distance rows real"))
+        coded = distances.Coded(R[rows])
+        ref = _Reference(
+            reference,
+            positions,
+            chroms,
+            pca,
+            pca.transform(R),
+            rows,
+            distances.within_distances(distances.hamming_matrix(coded, block_rows=block_rows)),
+            coded,
+        )
+        run.timings["reference"] = time.perf_counter() - start
+        # ---- floor
+        run.describe("real-vs-real floor")
+        floor: dict[str, MetricResult] = {}
+        floor |= _fidelity(ref, floor_cand, settings, run, None)
+        floor |= _privacy(
+            cand_floor if train_c is not None else test_c,
+            train_c,
+            holdout_floor if train_c is not None else test_c,
+            settings,
+            run,
+            None,
+        )
+        for name in UTILITY_NAMES:
+            floor[name] = make_result(
+                name,
+                None,
+                status="n/a",
+                error=utility_unavailable or "defined by construction",
+                specs=GENOTYPE_SPECS,
+            )
+            if bar is not None:
+                bar.advance(task)
+        if utility_data is not None:
+            for name in ("tstr_ratio_logistic", "tstr_ratio_mlp"):
+                floor[name] = make_result(
+                    name, 1.0, {"definition": "TRTR / TRTR"}, status="info", specs=GENOTYPE_SPECS
+                )
+        # ---- synthetic sets
+        full_sets = dict(sets_c)
+        for name, cand in candidates:
+            run.describe(f"{name}: fidelity")
+            records = _fidelity(ref, cand, settings, run, figures)
+            run.describe(f"{name}: privacy")
+            records |= _privacy(full_sets[name], train_c, test_c, settings, run, figures)
+            run.describe(f"{name}: utility")
+            records |= _utility(
+                full_sets[name], utility_data, label, utility_unavailable, settings, run, figures
+            )
+            results[name] = _ordered(records, floor)
+        run.describe("done")
+    if utility_data is not None:
+        figures["trtr"] = dict(utility_data.trtr)
+    settings_out = {
+        "seed": seed,
+        "n_fidelity": n_fid,
+        "n_distance": m,
+        "n_test": test.n,
+        "n_train": train_g.n if train_g is not None else None,
+        "n_synthetic": {n: g.n for n, g in sets},
+        "n_variants": int(test.dosage.shape[1]),
+        "n_chromosomes": len(set(chroms)),
+        "max_individuals": max_individuals,
+        "max_distance_individuals": max_distance_individuals,
+        "ld_bins": None if ld_bins is None else list(map(float, ld_bins)),
+        "utility_variants": utility_variants,
+        "augmentation_fractions": list(augmentation_fractions),
+        "label": label,
+        "privacy_distance": "Hamming",
+        "floor_source": "train" if train_c is not None else "test halves",
+    }
+    run.timings["total"] = time.perf_counter() - started
+    return Evaluation(
+        omics="genotype",
+        set_names=[n for n, _ in candidates],
+        results=results,
+        floor=[floor[s.name] for s in GENOTYPE_METRICS],
+        specs=list(GENOTYPE_METRICS),
+        settings=settings_out,
+        notes=notes,
+        figure_data=figures,
+        timings=run.timings,
+    )
