@@ -25,6 +25,14 @@ def _read(path: Path, metadata: Path | None, label: str | None) -> object:
     return adata
 
 
+def _labels_beside(path: Path) -> Path | None:
+    """The labels file ``synthomics sample`` wrote beside a VCF/PLINK output, if any."""
+    from synthomics.cli.generate import sample_labels_path
+
+    labels = sample_labels_path(path)
+    return labels if labels.is_file() and path.suffix != ".h5ad" else None
+
+
 @reflow_help
 @friendly_errors
 def evaluate_genotypes(
@@ -118,7 +126,8 @@ def evaluate_genotypes(
     with console.status("reading the genotype files"):
         real_data = _read(real, metadata, None)
         train_data = _read(train, metadata, None) if train is not None else None
-        sets = [_read(path, None, None) for path in synthetic]
+        # VCF/PLINK carry no labels: `synthomics sample` writes them to OUT.samples.tsv
+        sets = [_read(path, _labels_beside(path), None) for path in synthetic]
     if not set_names:
         for path, data in zip(synthetic, sets, strict=True):
             generator = data.uns.get("generator", {})

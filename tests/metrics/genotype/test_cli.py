@@ -77,3 +77,51 @@ def test_cli_names_the_set_lacking_variants(files, tmp_path):
     )
     assert result.exit_code != 0
     assert "narrow" in result.output and "lacks 3 of the 300 variants" in result.output
+
+
+def test_fit_sample_evaluate_round_trip_through_vcf(files, tmp_path):
+    # synthetic VCF labels come from the OUT.samples.tsv that `synthomics sample` writes
+    runner = CliRunner()
+    model, synthetic, out = tmp_path / "model", tmp_path / "synthetic.vcf.gz", tmp_path / "ev"
+    common = ["--metadata", str(files["labels"])]
+    fitted = runner.invoke(
+        app,
+        [
+            "fit",
+            "allele-frequency",
+            str(files["train_vcf"]),
+            *common,
+            "--condition",
+            "population",
+            "--out",
+            str(model),
+        ],
+    )
+    assert fitted.exit_code == 0, fitted.output
+    sampled = runner.invoke(
+        app,
+        ["sample", str(model), "-n", "30", "--seed", "2", "--out", str(synthetic)],
+    )
+    assert sampled.exit_code == 0, sampled.output
+    assert (tmp_path / "synthetic.vcf.gz.samples.tsv").is_file()
+    result = runner.invoke(
+        app,
+        [
+            "evaluate-genotypes",
+            str(files["test_vcf"]),
+            str(synthetic),
+            "--train",
+            str(files["train_vcf"]),
+            *common,
+            "--label",
+            "population",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    (name,) = metrics["set_names"]
+    records = {r["name"]: r for r in metrics["results"][name]}
+    assert records["tstr_ratio_logistic"]["value"] is not None
+    assert records["exact_copies"]["value"] == 0.0
