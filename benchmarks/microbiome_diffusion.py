@@ -9,9 +9,15 @@ mechanisms switched off in turn.
 
 Run from the repository root, e.g.::
 
-    OMP_NUM_THREADS=2 python benchmarks/microbiome_diffusion.py --dataset nielsen_ibd \\
+    OMP_NUM_THREADS=1 python benchmarks/microbiome_diffusion.py --dataset nielsen_ibd \\
         --seeds 0 1 2 --models diffusion,ziln_copula,midasim,dmm,independent,bootstrap \\
         --ablation --out benchmarks/results/nielsen_ibd
+
+``--speed`` instead times the default model alone on a simulated table (fit on
+``--speed-samples`` x ``--speed-taxa``, then ``--speed-draw`` samples) and writes
+``diffusion_speed.json`` and ``.md`` to ``--out`` with the machine load::
+
+    OMP_NUM_THREADS=1 python benchmarks/microbiome_diffusion.py --speed --out benchmarks/results
 
 Outputs in ``--out``: ``runs.csv`` (one row per dataset, seed, generator and metric),
 ``table.md`` (mean +- sd over seeds, fit and sample seconds) and ``runs.json`` (the
@@ -200,6 +206,51 @@ def run(args: argparse.Namespace) -> None:
     print((out / "table.md").read_text())
 
 
+def speed(args: argparse.Namespace) -> None:
+    """Time the fit and sampling of the diffusion model on a simulated table."""
+    import torch
+
+    from synthomics.datasets import synthetic_microbiome
+    from synthomics.generators import get_generator
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    options = {"progress": False, **json.loads(args.diffusion)}
+    adata = synthetic_microbiome(args.speed_samples, args.speed_taxa, seed=0)
+    load_before = os.getloadavg()
+    model = get_generator("diffusion", seed=0, **options)
+    start = time.perf_counter()
+    model.fit(adata)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    model.sample(args.speed_draw, seed=1)
+    sample_seconds = time.perf_counter() - start
+    record = {
+        "table": [int(adata.n_obs), int(adata.n_vars)],
+        "options": options,
+        "fit_seconds": fit_seconds,
+        "sample_seconds": sample_seconds,
+        "n_sampled": args.speed_draw,
+        "fit_record": model.fit_record_,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+    }
+    (out / "diffusion_speed.json").write_text(json.dumps(record, indent=1, default=str))
+    text = (
+        "### diffusion speed\n\n"
+        f"fit on {adata.n_obs} x {adata.n_vars}: {fit_seconds:.1f} s "
+        f"({model.fit_record_.get('steps')} steps); sample {args.speed_draw}: "
+        f"{sample_seconds:.1f} s; torch threads {torch.get_num_threads()} of "
+        f"{os.cpu_count()} cores; load average (1, 5, 15 min) before "
+        f"{', '.join(f'{v:.2f}' for v in load_before)}, after "
+        f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}\n"
+    )
+    (out / "diffusion_speed.md").write_text(text)
+    print(text)
+
+
 def _floor(result: Any, metric: str) -> float | None:
     """The real-vs-real floor of ``metric`` (None where it does not apply)."""
     return result.result(result.set_names[0], metric).floor
@@ -258,7 +309,15 @@ def main() -> None:
     parser.add_argument("--test-fraction", type=float, default=0.25)
     parser.add_argument("--extra-metrics", nargs="*", default=[])
     parser.add_argument("--out", default="benchmarks/results/microbiome")
-    run(parser.parse_args())
+    parser.add_argument("--speed", action="store_true", help="time the model alone instead")
+    parser.add_argument("--speed-samples", type=int, default=5000)
+    parser.add_argument("--speed-taxa", type=int, default=500)
+    parser.add_argument("--speed-draw", type=int, default=10_000)
+    args = parser.parse_args()
+    if args.speed:
+        speed(args)
+    else:
+        run(args)
 
 
 if __name__ == "__main__":

@@ -21,14 +21,28 @@ def adata():
 
 @pytest.fixture(scope="module")
 def conditional_model(adata):
+    # early stopping is off by default (see the model docstring); switched on here so that
+    # the validation / best-weights path is exercised too
     model = get_generator(
-        "diffusion", seed=0, max_steps=12, batch_size=16, validation_every=4, **FAST
+        "diffusion",
+        seed=0,
+        max_steps=12,
+        batch_size=16,
+        validation_every=4,
+        early_stopping=True,
+        **FAST,
     )
     return model.fit(adata, condition="group")
 
 
 def test_registry_builds_the_model():
     assert isinstance(get_generator("diffusion", size="tiny"), MicrobiomeDiffusion)
+
+
+def test_default_trains_a_fixed_budget_without_early_stopping():
+    # the defaults chosen in benchmarks/results/diffusion_tuning.md
+    model = MicrobiomeDiffusion()
+    assert (model.early_stopping, model.max_steps) == (False, 1500)
 
 
 def test_conditional_sampling_counts_and_output(conditional_model, adata):
