@@ -14,8 +14,12 @@ from typing import Any
 import numpy as np
 
 from synthomics.metrics.records import Evaluation
+from synthomics.report.figure_parts import augmentation_figure, dcr_figure
+from synthomics.report.figure_parts import grid_shape as _grid
+from synthomics.report.figure_parts import metric_text as _metric_text
+from synthomics.report.figure_parts import new_figure as _new_figure
+from synthomics.report.figure_parts import style_axes as _style
 from synthomics.report.html import Figure, Section, figure_image, set_colours
-from synthomics.report.microbiome_figures import _grid, _metric_text, _new_figure, _style
 
 HEADLINE: tuple[str, ...] = (
     "allele_frequency_pearson",
@@ -190,87 +194,15 @@ def hamming_figure(ev: Evaluation) -> Figure | None:
     )
 
 
-def dcr_figure(ev: Evaluation) -> Figure | None:
+def hamming_dcr_figure(ev: Evaluation) -> Figure | None:
     """Cumulative distributions of the Hamming distance to the closest training individual."""
-    dcr = ev.figure_data.get("dcr")
-    if not dcr:
-        return None
-    colours = set_colours(ev.set_names)
-    fig = _new_figure(5.6, 3.1)
-    ax = fig.subplots()
-    for name, values in dcr.items():
-        v = np.sort(np.asarray(values, dtype=float))
-        y = np.arange(1, len(v) + 1) / len(v)
-        is_real = name not in colours
-        ax.step(
-            v,
-            y,
-            where="post",
-            lw=2.2 if is_real else 1.5,
-            color=colours["real"] if is_real else colours[name],
-            ls="--" if is_real else "-",
-            label=name,
-        )
-    top = max(float(np.max(v)) for v in dcr.values())
-    ax.set_xlim(-0.02 * top, 1.02 * top)
-    ax.set_xlabel("Hamming distance to closest training individual", fontsize=8)
-    ax.set_ylabel("cumulative share", fontsize=8)
-    ax.legend(fontsize=7.5, frameon=False, loc="lower right")
-    _style(ax)
-    return Figure(
-        "Distance to closest training individual (DCR)",
-        figure_image(fig),
-        "Dashed: real individuals the generator never saw. A curve left of it sits closer "
-        "to training individuals than new people do; a jump at 0 means copies.",
-        wide=False,
-    )
+    return dcr_figure(ev, distance="Hamming", record="individual", records="individuals")
 
 
-def augmentation_figure(ev: Evaluation) -> Figure | None:
+def accuracy_augmentation_figure(ev: Evaluation) -> Figure | None:
     """Test accuracy with small real training sets, with and without each synthetic set."""
-    aug = ev.figure_data.get("augmentation")
-    if not aug:
-        return None
-    colours = set_colours(ev.set_names)
-    fig = _new_figure(5.2, 3.1)
-    ax = fig.subplots()
-    first = next(iter(aug.values()))
-    fractions = 100 * np.asarray(first["fractions"])
-    ax.plot(
-        fractions,
-        first["accuracy_real_only"],
-        color=colours["real"],
-        lw=2,
-        ls="--",
-        marker="o",
-        ms=4,
-        label="real only",
-    )
-    for name, details in aug.items():
-        ax.plot(
-            fractions,
-            details["accuracy_with_synthetic"],
-            color=colours[name],
-            lw=1.5,
-            marker="o",
-            ms=4,
-            label=f"+ {name}",
-        )
-    trtr = ev.figure_data.get("trtr", {}).get("logistic")
-    if trtr:
-        ax.axhline(trtr["accuracy"], color="#888", lw=0.8, ls=":", label="all real training")
-    ax.set_xscale("log")
-    ax.set_xticks(fractions, [f"{f:g}" for f in fractions])
-    ax.set_xlabel("share of the real training set used (%)", fontsize=8)
-    ax.set_ylabel("test accuracy", fontsize=8)
-    ax.legend(fontsize=7.5, frameon=False)
-    _style(ax)
-    return Figure(
-        f"Augmentation: predicting {ev.settings.get('label')!r}",
-        figure_image(fig),
-        "Logistic regression on dosages, tested on the real test individuals. Lines above "
-        "the dashed one mean the synthetic individuals add information.",
-        wide=False,
+    return augmentation_figure(
+        ev, score="accuracy", score_label="test accuracy", features="dosages", log_x=True
     )
 
 
@@ -305,7 +237,7 @@ def genotype_sections(ev: Evaluation) -> dict[str, Any]:
             "of individuals per set.",
         )
     ]
-    privacy = [f for f in (dcr_figure(ev),) if f]
+    privacy = [f for f in (hamming_dcr_figure(ev),) if f]
     if privacy:
         sections.append(
             Section(
@@ -315,7 +247,7 @@ def genotype_sections(ev: Evaluation) -> dict[str, Any]:
                 "show what an unseen person looks like.",
             )
         )
-    utility = [f for f in (augmentation_figure(ev),) if f]
+    utility = [f for f in (accuracy_augmentation_figure(ev),) if f]
     if utility:
         sections.append(Section("Utility", utility))
     overview = [f for f in (pca_figure(ev),) if f]

@@ -11,13 +11,17 @@ reports.
 from __future__ import annotations
 
 import html
-import math
 from typing import Any
 
 import numpy as np
 
 from synthomics.metrics.records import Evaluation
-from synthomics.report.html import Figure, Section, figure_image, format_value, set_colours
+from synthomics.report.figure_parts import augmentation_figure, dcr_figure
+from synthomics.report.figure_parts import grid_shape as _grid
+from synthomics.report.figure_parts import metric_text as _metric_text
+from synthomics.report.figure_parts import new_figure as _new_figure
+from synthomics.report.figure_parts import style_axes as _style
+from synthomics.report.html import Figure, Section, figure_image, set_colours
 
 HEADLINE: tuple[str, ...] = (
     "c2st_auc",
@@ -30,30 +34,6 @@ HEADLINE: tuple[str, ...] = (
     "tstr_ratio_logistic",
 )
 """Metrics shown in the scorecard at the top of the report."""
-
-
-def _new_figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure as MplFigure
-
-    fig = MplFigure(figsize=(width, height), layout="constrained")
-    return fig
-
-
-def _style(ax: Any) -> None:
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.tick_params(labelsize=8)
-    ax.grid(alpha=0.25, linewidth=0.6)
-
-
-def _metric_text(ev: Evaluation, set_name: str, metric: str, label: str) -> str:
-    record = ev.result(set_name, metric)
-    floor = f" (floor {format_value(record.floor)})" if record.floor is not None else ""
-    return f"{label} {format_value(record.value)}{floor}"
-
-
-def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
-    cols = min(n, max_cols)
-    return math.ceil(n / cols), cols
 
 
 def pcoa_figure(ev: Evaluation) -> Figure | None:
@@ -324,86 +304,13 @@ def correlation_figure(ev: Evaluation) -> Figure | None:
 
 
 def privacy_figure(ev: Evaluation) -> Figure | None:
-    """Cumulative distributions of the distance to the closest training record."""
-    dcr = ev.figure_data.get("dcr")
-    if not dcr:
-        return None
-    colours = set_colours(ev.set_names)
-    fig = _new_figure(5.6, 3.1)
-    ax = fig.subplots()
-    for name, values in dcr.items():
-        v = np.sort(np.asarray(values, dtype=float))
-        y = np.arange(1, len(v) + 1) / len(v)
-        is_real = name not in colours
-        ax.step(
-            v,
-            y,
-            where="post",
-            lw=2.2 if is_real else 1.5,
-            color=colours["real"] if is_real else colours[name],
-            ls="--" if is_real else "-",
-            label=name,
-        )
-    ax.set_xlabel("Hellinger distance to closest training sample", fontsize=8)
-    ax.set_ylabel("cumulative share", fontsize=8)
-    top = max(float(np.max(v)) for v in dcr.values())
-    ax.set_xlim(-0.02 * top, 1.02 * top)  # a jump at 0 (copies) stays visible
-    ax.legend(fontsize=7.5, frameon=False, loc="lower right")
-    _style(ax)
-    return Figure(
-        "Distance to closest training record (DCR)",
-        figure_image(fig),
-        "Dashed: real samples the generator never saw. A synthetic curve left of it sits "
-        "closer to training samples than new real samples do; a jump at 0 means copies.",
-        wide=False,
-    )
+    """Cumulative distributions of the Hellinger distance to the closest training sample."""
+    return dcr_figure(ev, distance="Hellinger", record="sample", records="samples")
 
 
 def utility_figure(ev: Evaluation) -> Figure | None:
     """Test AUC with small real training sets, with and without each synthetic set."""
-    aug = ev.figure_data.get("augmentation")
-    if not aug:
-        return None
-    colours = set_colours(ev.set_names)
-    fig = _new_figure(5.2, 3.1)
-    ax = fig.subplots()
-    first = next(iter(aug.values()))
-    fractions = 100 * np.asarray(first["fractions"])
-    ax.plot(
-        fractions,
-        first["auc_real_only"],
-        color=colours["real"],
-        lw=2,
-        ls="--",
-        marker="o",
-        ms=4,
-        label="real only",
-    )
-    for name, details in aug.items():
-        ax.plot(
-            fractions,
-            details["auc_with_synthetic"],
-            color=colours[name],
-            lw=1.5,
-            marker="o",
-            ms=4,
-            label=f"+ {name}",
-        )
-    trtr = ev.figure_data.get("trtr", {}).get("logistic")
-    if trtr:
-        ax.axhline(trtr["auc"], color="#888", lw=0.8, ls=":", label="all real training")
-    ax.set_xlabel("share of the real training set used (%)", fontsize=8)
-    ax.set_ylabel("test ROC AUC", fontsize=8)
-    ax.legend(fontsize=7.5, frameon=False)
-    _style(ax)
-    label = ev.settings.get("label")
-    return Figure(
-        f"Augmentation: predicting {label!r}",
-        figure_image(fig),
-        "Logistic regression on CLR features, tested on the real test set. Lines above the "
-        "dashed one mean the synthetic samples add information.",
-        wide=False,
-    )
+    return augmentation_figure(ev, score="auc", score_label="test ROC AUC", features="CLR features")
 
 
 def microbiome_sections(ev: Evaluation) -> dict[str, Any]:
