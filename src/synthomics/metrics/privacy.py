@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -215,3 +216,52 @@ def membership_inference_from_distances(
     d_train, d_hold = np.asarray(member_distances), np.asarray(non_member_distances)
     y = np.r_[np.ones(len(d_train)), np.zeros(len(d_hold))]
     return float(roc_auc_score(y, -np.r_[d_train, d_hold]))
+
+
+def adversarial_accuracy_scores(
+    nearest: NeighbourFn,
+    train_pair: tuple[str, str, int],
+    holdout_pair: tuple[str, str, int],
+    distance: str,
+) -> dict[str, tuple[float, dict[str, Any]]]:
+    """``aats_train``, ``aats_test`` and ``privacy_loss`` with their null standard errors.
+
+    Parameters
+    ----------
+    nearest
+        The neighbour search holding the named sets.
+    train_pair, holdout_pair
+        ``(real set, synthetic set, size)`` of equal-size pairs: training vs synthetic and
+        held-out vs synthetic.
+    distance
+        Name of the distance, recorded in the details.
+    """
+    from synthomics.metrics.noise import adversarial_accuracy_null_se
+
+    (train_name, synth_train, n_train), (hold_name, synth_hold, n_hold) = train_pair, holdout_pair
+    aa_train = adversarial_accuracy_from(nearest, train_name, synth_train)
+    aa_test = adversarial_accuracy_from(nearest, hold_name, synth_hold)
+    details = {"n_train_pair": n_train, "n_holdout_pair": n_hold, "distance": distance}
+    se_train = adversarial_accuracy_null_se(n_train)
+    se_test = adversarial_accuracy_null_se(n_hold)
+    return {
+        "aats_train": (aa_train, {**details, "null_se": se_train}),
+        "aats_test": (aa_test, {**details, "null_se": se_test}),
+        "privacy_loss": (
+            aa_test - aa_train,
+            {**details, "null_se": (se_train**2 + se_test**2) ** 0.5},
+        ),
+    }
+
+
+def membership_inference_score(
+    nearest: NeighbourFn, details: dict[str, Any]
+) -> dict[str, tuple[float, dict[str, Any]]]:
+    """``membership_inference_auc`` of training (``"R"``) vs held-out (``"H"``) rows by their
+    distance to the closest synthetic row (``"S"``), with its null standard error."""
+    from synthomics.metrics.noise import auc_null_se
+
+    d_members, d_non_members = nearest("R", "S"), nearest("H", "S")
+    auc = membership_inference_from_distances(d_members, d_non_members)
+    se = auc_null_se(len(d_members), len(d_non_members))
+    return {"membership_inference_auc": (auc, {**details, "null_se": se})}

@@ -48,7 +48,6 @@ from synthomics.metrics import alpha, prevalence, sparsity
 from synthomics.metrics.beta import permutation_null_se, summary_from_blocks
 from synthomics.metrics.distances import BrayCurtis, Jaccard, PairwiseDistance
 from synthomics.metrics.noise import (
-    adversarial_accuracy_null_se,
     auc_null_se,
     ks_null_se,
     mean_difference_se,
@@ -58,10 +57,10 @@ from synthomics.metrics.noise import (
 from synthomics.metrics.permanova import permanova
 from synthomics.metrics.privacy import (
     NeighbourSearch,
-    adversarial_accuracy_from,
+    adversarial_accuracy_scores,
     dcr_from_distances,
     hellinger_features,
-    membership_inference_from_distances,
+    membership_inference_score,
 )
 from synthomics.metrics.profiles import Profiles, align_features, as_profiles, subsample
 from synthomics.metrics.records import (
@@ -457,29 +456,12 @@ def _privacy(
         return real_name, synth_name, n
 
     def aats_step() -> Values:
-        train_name, synth_train, n_train = paired("R")
-        hold_name, synth_hold, n_hold = paired("H")
-        aa_train = adversarial_accuracy_from(search, train_name, synth_train)
-        aa_test = adversarial_accuracy_from(search, hold_name, synth_hold)
-        details = {"n_train_pair": n_train, "n_holdout_pair": n_hold, "distance": "Hellinger"}
-        se_train = adversarial_accuracy_null_se(n_train)
-        se_test = adversarial_accuracy_null_se(n_hold)
-        return {
-            "aats_train": (aa_train, {**details, "null_se": se_train}),
-            "aats_test": (aa_test, {**details, "null_se": se_test}),
-            "privacy_loss": (
-                aa_test - aa_train,
-                {**details, "null_se": (se_train**2 + se_test**2) ** 0.5},
-            ),
-        }
+        return adversarial_accuracy_scores(search, paired("R"), paired("H"), "Hellinger")
 
     out |= run.step("aats", ["aats_train", "aats_test", "privacy_loss"], aats_step, unavailable)
 
     def mia_step() -> Values:
-        d_members, d_non_members = search("R", "S"), search("H", "S")
-        auc = membership_inference_from_distances(d_members, d_non_members)
-        se = auc_null_se(len(d_members), len(d_non_members))
-        return {"membership_inference_auc": (auc, {**sizes, "null_se": se})}
+        return membership_inference_score(search, sizes)
 
     out |= run.step("membership inference", ["membership_inference_auc"], mia_step, unavailable)
     return {n: out[n] for n in names}

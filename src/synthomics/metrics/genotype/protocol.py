@@ -62,11 +62,11 @@ from synthomics.metrics.genotype.utility import (
     impute_features,
     tstr_accuracy_ratio,
 )
-from synthomics.metrics.noise import adversarial_accuracy_null_se, auc_null_se, permutation_se
+from synthomics.metrics.noise import permutation_se
 from synthomics.metrics.privacy import (
-    adversarial_accuracy_from,
+    adversarial_accuracy_scores,
     dcr_from_distances,
-    membership_inference_from_distances,
+    membership_inference_score,
 )
 from synthomics.metrics.records import Evaluation, MetricResult, judge, make_result
 
@@ -538,29 +538,12 @@ def _privacy(
 
     def aats_step() -> Values:
         rng = _stream(settings.seed, "adversarial accuracy pairs")
-        train_name, synth_train, n_train = paired("R", rng)
-        hold_name, synth_hold, n_hold = paired("H", rng)
-        aa_train = adversarial_accuracy_from(search, train_name, synth_train)
-        aa_test = adversarial_accuracy_from(search, hold_name, synth_hold)
-        details = {"n_train_pair": n_train, "n_holdout_pair": n_hold, "distance": "Hamming"}
-        se_train = adversarial_accuracy_null_se(n_train)
-        se_test = adversarial_accuracy_null_se(n_hold)
-        return {
-            "aats_train": (aa_train, {**details, "null_se": se_train}),
-            "aats_test": (aa_test, {**details, "null_se": se_test}),
-            "privacy_loss": (
-                aa_test - aa_train,
-                {**details, "null_se": (se_train**2 + se_test**2) ** 0.5},
-            ),
-        }
+        return adversarial_accuracy_scores(search, paired("R", rng), paired("H", rng), "Hamming")
 
     out |= run.step("aats", ["aats_train", "aats_test", "privacy_loss"], aats_step, unavailable)
 
     def mia_step() -> Values:
-        d_members, d_non_members = search("R", "S"), search("H", "S")
-        auc = membership_inference_from_distances(d_members, d_non_members)
-        se = auc_null_se(len(d_members), len(d_non_members))
-        return {"membership_inference_auc": (auc, {**sizes, "null_se": se})}
+        return membership_inference_score(search, sizes)
 
     out |= run.step("membership inference", ["membership_inference_auc"], mia_step, unavailable)
     return {n: out[n] for n in PRIVACY_NAMES}
