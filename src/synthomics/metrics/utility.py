@@ -17,8 +17,8 @@ is kept in the details.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -161,18 +161,26 @@ def augmentation_gain(
     test: tuple[np.ndarray, np.ndarray],
     fractions: Sequence[float] = (0.1, 0.25, 0.5),
     seed: int = 0,
-    kind: ClassifierKind = "logistic",
+    kind: Any = "logistic",
     baseline: dict[float, float] | None = None,
+    *,
+    score: str = "auc",
+    fit_score: Callable[..., dict[str, float]] | None = None,
 ) -> tuple[float, dict[str, object]]:
-    """Mean test-AUC gain from adding the synthetic samples to small real training sets.
+    """Mean test-score gain from adding the synthetic samples to small real training sets.
+
+    ``score`` names the score (``"auc"`` by default) in what ``fit_score(kind, X, y,
+    X_test, y_test, seed=...)`` returns (default :func:`train_and_score`); the genotype
+    evaluation passes its own classifiers and ``"accuracy"``.
 
     Returns
     -------
     (float, dict)
-        The mean gain over ``fractions`` and, per fraction, the AUC without and with the
-        synthetic samples (``baseline`` may pass in the AUCs without, shared between
-        synthetic sets).
+        The mean gain over ``fractions`` and, per fraction, the score without and with the
+        synthetic samples (``<score>_real_only``, ``<score>_with_synthetic``; ``baseline``
+        may pass in the scores without, shared between synthetic sets).
     """
+    fit_score = fit_score or train_and_score
     X, y = train[0], np.asarray(train[1]).astype(str)
     Xs, ys = synthetic[0], np.asarray(synthetic[1]).astype(str)
     without, with_synthetic = [], []
@@ -181,18 +189,18 @@ def augmentation_gain(
         if baseline is not None and fraction in baseline:
             base = baseline[fraction]
         else:
-            base = train_and_score(kind, X[rows], y[rows], *test, seed=seed)["auc"]
+            base = fit_score(kind, X[rows], y[rows], *test, seed=seed)[score]
             if baseline is not None:
                 baseline[fraction] = base
-        augmented = train_and_score(
-            kind, np.vstack([X[rows], Xs]), np.r_[y[rows], ys], *test, seed=seed
-        )["auc"]
+        augmented = fit_score(kind, np.vstack([X[rows], Xs]), np.r_[y[rows], ys], *test, seed=seed)[
+            score
+        ]
         without.append(base)
         with_synthetic.append(augmented)
     gains = np.asarray(with_synthetic) - np.asarray(without)
     return float(gains.mean()), {
         "fractions": list(fractions),
-        "auc_real_only": without,
-        "auc_with_synthetic": with_synthetic,
+        f"{score}_real_only": without,
+        f"{score}_with_synthetic": with_synthetic,
         "n_synthetic": len(ys),
     }

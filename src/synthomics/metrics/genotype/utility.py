@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from synthomics.container import MISSING
-from synthomics.metrics.utility import _check_labels, _stratified_share, score_classifier
+from synthomics.metrics.utility import _check_labels, augmentation_gain, score_classifier
 
 GenotypeClassifier = Literal["logistic", "mlp"]
 
@@ -114,26 +114,14 @@ def augmentation_curve(
     ``baseline`` may pass in (and receives) the accuracies without synthetic data, shared
     between synthetic sets.
     """
-    X, y = train[0], np.asarray(train[1]).astype(str)
-    Xs, ys = synthetic[0], np.asarray(synthetic[1]).astype(str)
-    without, with_synthetic = [], []
-    for fraction in fractions:
-        rows = _stratified_share(y, fraction, seed)
-        if baseline is not None and fraction in baseline:
-            base = baseline[fraction]
-        else:
-            base = fit_and_score(kind, X[rows], y[rows], *test, seed=seed)["accuracy"]
-            if baseline is not None:
-                baseline[fraction] = base
-        augmented = fit_and_score(
-            kind, np.vstack([X[rows], Xs]), np.r_[y[rows], ys], *test, seed=seed
-        )["accuracy"]
-        without.append(base)
-        with_synthetic.append(augmented)
-    gains = np.asarray(with_synthetic) - np.asarray(without)
-    return float(gains.mean()), {
-        "fractions": list(fractions),
-        "accuracy_real_only": without,
-        "accuracy_with_synthetic": with_synthetic,
-        "n_synthetic": len(ys),
-    }
+    return augmentation_gain(
+        train,
+        synthetic,
+        test,
+        fractions,
+        seed,
+        kind,
+        baseline,
+        score="accuracy",
+        fit_score=fit_and_score,
+    )
