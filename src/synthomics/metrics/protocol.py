@@ -34,9 +34,7 @@ A metric that fails is recorded with its error, never dropped; metrics that do n
 from __future__ import annotations
 
 import time
-import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -67,10 +65,13 @@ from synthomics.metrics.records import (
     METRICS,
     Evaluation,
     MetricResult,
-    get_spec,
     judge,
     make_result,
 )
+from synthomics.metrics.steps import StepRunner as _Runner
+from synthomics.metrics.steps import Values, progress_bar
+from synthomics.metrics.steps import name_sets as _name_sets
+from synthomics.metrics.steps import stream as _stream
 from synthomics.metrics.structure import (
     c2st_auc,
     correlation_difference,
@@ -93,8 +94,6 @@ BETA_DISTANCES: tuple[str, ...] = (
     "unweighted_unifrac",
 )
 PHYLOGENETIC: frozenset[str] = frozenset({"weighted_unifrac", "unweighted_unifrac"})
-
-Values = dict[str, tuple[float, dict[str, Any]]]
 
 
 @dataclass
@@ -128,58 +127,6 @@ class _Tree:
         Q = P[:, self.columns]
         totals = Q.sum(axis=1, keepdims=True)
         return np.divide(Q, totals, out=np.zeros_like(Q), where=totals > 0)
-
-
-class _Runner:
-    """Runs metric steps: records values, errors and skips; times steps; shows progress."""
-
-    def __init__(self, skip: frozenset[str], progress: Any | None, task: Any | None) -> None:
-        self.skip = skip
-        self.progress = progress
-        self.task = task
-        self.timings: dict[str, float] = {}
-
-    def step(
-        self,
-        step: str,
-        names: Sequence[str],
-        compute: Callable[[], Values],
-        unavailable: str | None = None,
-    ) -> dict[str, MetricResult]:
-        out: dict[str, MetricResult] = {}
-        wanted = [n for n in names if n not in self.skip and get_spec(n).group not in self.skip]
-        for name in names:
-            if name not in wanted:
-                out[name] = make_result(name, None, status="n/a", error="skipped on request")
-        if wanted and unavailable:
-            for name in wanted:
-                out[name] = make_result(name, None, status="n/a", error=unavailable)
-        elif wanted:
-            start = time.perf_counter()
-            try:
-                values = compute()
-            except Exception as exc:  # recorded, never dropped
-                message = f"{type(exc).__name__}: {exc}"
-                for name in wanted:
-                    out[name] = make_result(name, None, error=message)
-            else:
-                for name in wanted:
-                    if name in values:
-                        value, details = values[name]
-                        out[name] = make_result(name, value, details)
-                    else:
-                        out[name] = make_result(name, None, error="not computed by its step")
-            self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
-        self.advance()
-        return out
-
-    def advance(self) -> None:
-        if self.progress is not None:
-            self.progress.advance(self.task)
-
-    def describe(self, text: str) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, description=text)
 
 
 def _names(group: str) -> list[str]:
@@ -572,56 +519,6 @@ def _prepare_tree(tree: Any, reference: Profiles, off_tree: str) -> _Tree:
     return _Tree(incidence=incidence, columns=columns)
 
 
-def _name_sets(synthetic: Any, names: Sequence[str] | None) -> list[tuple[str, Any]]:
-    import anndata as ad
-
-    if isinstance(synthetic, Mapping):
-        items = [(str(k), v) for k, v in synthetic.items()]
-    else:
-        data = [synthetic] if isinstance(synthetic, ad.AnnData | np.ndarray) else list(synthetic)
-        if names is not None:
-            if len(names) != len(data):
-                raise InputError(
-                    None,
-                    f"{len(names)} names for {len(data)} synthetic sets",
-                    expected="one name per synthetic set",
-                )
-            items = [(str(n), d) for n, d in zip(names, data, strict=True)]
-        else:
-            items = []
-            for d in data:
-                generator = getattr(d, "uns", {}).get("generator", {})
-                name = generator.get("name") if isinstance(generator, dict) else None
-                items.append((str(name or "synthetic"), d))
-    if not items:
-        raise InputError(None, "no synthetic set given", expected="at least one synthetic set")
-    seen: dict[str, int] = {}
-    unique = []
-    for name, d in items:
-        seen[name] = seen.get(name, 0) + 1
-        unique.append((name if seen[name] == 1 else f"{name}_{seen[name]}", d))
-    if any(name in ("real", "real-vs-real floor") for name, _ in unique):
-        raise InputError(None, "a synthetic set is named 'real'", expected="another name")
-    return unique
-
-
-@contextmanager
-def _progress_bar(enabled: bool, total: int) -> Iterator[tuple[Any, Any]]:
-    if not enabled:
-        yield None, None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("[bold]{task.description:<34}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        transient=False,
-    ) as progress:
-        yield progress, progress.add_task("evaluating", total=total)
-
-
 def evaluate(
     real_test: Any,
     synthetic: Any,
@@ -858,7 +755,7 @@ def evaluate(
     steps_per_set = 4 + len(BETA_DISTANCES) + 3 + 3 + 3
     figures: dict[str, Any] = {}
     results: dict[str, list[MetricResult]] = {}
-    with _progress_bar(progress, steps_per_set * (len(candidates) + 1)) as (bar, task):
+    with progress_bar(progress, steps_per_set * (len(candidates) + 1), "evaluating") as (bar, task):
         run = _Runner(settings.skip, bar, task)
         # ---- floor
         run.describe("real-vs-real floor")
@@ -955,11 +852,6 @@ def evaluate(
         figure_data=figures,
         timings=run.timings,
     )
-
-
-def _stream(seed: int, key: str) -> np.random.Generator:
-    """A random stream for the step ``key`` derived from ``seed``."""
-    return np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
 
 
 def _ordered(

@@ -42,9 +42,7 @@ everything, ``max_distance_individuals`` per set for Hamming distance distributi
 from __future__ import annotations
 
 import time
-import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,10 +67,7 @@ from synthomics.metrics.privacy import (
     membership_inference_score,
 )
 from synthomics.metrics.records import Evaluation, MetricResult, judge, make_result
-
-Values = dict[str, tuple[float, dict[str, Any]]]
-FLOOR_NAMES = ("real", "real-vs-real floor")
-
+from synthomics.metrics.steps import StepRunner, Values, name_sets, progress_bar, stream
 
 # --------------------------------------------------------------------------- data
 
@@ -198,44 +193,6 @@ def align_variants(reference: Genotypes, other: Genotypes) -> tuple[Genotypes, i
     return aligned, len(other.variants) - len(reference.variants)
 
 
-def _name_sets(synthetic: Any, names: Sequence[str] | None) -> list[tuple[str, Any]]:
-    import anndata as ad
-
-    if isinstance(synthetic, Mapping):
-        items = [(str(k), v) for k, v in synthetic.items()]
-    else:
-        data = [synthetic] if isinstance(synthetic, ad.AnnData | np.ndarray) else list(synthetic)
-        if names is not None and len(names) != len(data):
-            raise InputError(
-                None,
-                f"{len(names)} names for {len(data)} synthetic sets",
-                expected="one name per synthetic set",
-            )
-        items = []
-        for k, d in enumerate(data):
-            if names is not None:
-                items.append((str(names[k]), d))
-                continue
-            generator = getattr(d, "uns", {}).get("generator", {})
-            name = generator.get("name") if isinstance(generator, dict) else None
-            items.append((str(name or "synthetic"), d))
-    if not items:
-        raise InputError(None, "no synthetic set given", expected="at least one synthetic set")
-    seen: dict[str, int] = {}
-    unique = []
-    for name, d in items:
-        seen[name] = seen.get(name, 0) + 1
-        unique.append((name if seen[name] == 1 else f"{name}_{seen[name]}", d))
-    if any(name in FLOOR_NAMES for name, _ in unique):
-        raise InputError(None, "a synthetic set is named 'real'", expected="another name")
-    return unique
-
-
-def _stream(seed: int, key: str) -> np.random.Generator:
-    """A random stream for the step ``key`` derived from ``seed``."""
-    return np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
-
-
 def _subsample(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted random ``k`` of ``range(n)`` (all of them when ``k >= n``)."""
     if k >= n:
@@ -255,74 +212,6 @@ class _Settings:
     augmentation_fractions: tuple[float, ...]
     block_rows: int
     skip: frozenset[str]
-
-
-class _Runner:
-    """Runs metric steps: records values, errors and skips; times steps; shows progress."""
-
-    def __init__(self, skip: frozenset[str], progress: Any | None, task: Any | None) -> None:
-        self.skip, self.progress, self.task = skip, progress, task
-        self.timings: dict[str, float] = {}
-
-    def step(
-        self,
-        step: str,
-        names: Sequence[str],
-        compute: Callable[[], Values],
-        unavailable: str | None = None,
-    ) -> dict[str, MetricResult]:
-        out: dict[str, MetricResult] = {}
-
-        def result(name: str, value: float | None, details: dict | None = None, **kw: Any):
-            return make_result(name, value, details, specs=GENOTYPE_SPECS, **kw)
-
-        wanted = [
-            n for n in names if n not in self.skip and GENOTYPE_SPECS[n].group not in self.skip
-        ]
-        for name in names:
-            if name not in wanted:
-                out[name] = result(name, None, status="n/a", error="skipped on request")
-        if wanted and unavailable:
-            for name in wanted:
-                out[name] = result(name, None, status="n/a", error=unavailable)
-        elif wanted:
-            start = time.perf_counter()
-            try:
-                values = compute()
-            except Exception as exc:  # recorded, never dropped
-                message = f"{type(exc).__name__}: {exc}"
-                for name in wanted:
-                    out[name] = result(name, None, error=message)
-            else:
-                for name in wanted:
-                    if name in values:
-                        out[name] = result(name, values[name][0], values[name][1])
-                    else:
-                        out[name] = result(name, None, error="not computed by its step")
-            self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
-        if self.progress is not None:
-            self.progress.advance(self.task)
-        return out
-
-    def describe(self, text: str) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, description=text)
-
-
-@contextmanager
-def _progress_bar(enabled: bool, total: int) -> Iterator[tuple[Any, Any]]:
-    if not enabled:
-        yield None, None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("[bold]{task.description:<34}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    ) as progress:
-        yield progress, progress.add_task("evaluating genotypes", total=total)
 
 
 # --------------------------------------------------------------------------- fidelity
@@ -346,7 +235,7 @@ def _fidelity(
     ref: _Reference,
     cand: Genotypes,
     settings: _Settings,
-    run: _Runner,
+    run: StepRunner,
     figures: dict[str, Any] | None,
 ) -> dict[str, MetricResult]:
     """All fidelity metrics of ``cand`` against the reference (same number of individuals)."""
@@ -354,11 +243,11 @@ def _fidelity(
     out: dict[str, MetricResult] = {}
 
     def frequency_step() -> Values:
-        rng = _stream(settings.seed, "heterozygosity null")
+        rng = stream(settings.seed, "heterozygosity null")
         het_r, het_s = population.heterozygosity(R), population.heterozygosity(S)
         p, q = population.alt_allele_frequencies(R), population.alt_allele_frequencies(S)
         if figures is not None:
-            shown = _subsample(len(p), 5000, _stream(settings.seed, "allele frequency figure"))
+            shown = _subsample(len(p), 5000, stream(settings.seed, "allele frequency figure"))
             freq = figures.setdefault("allele_frequency", {"real": p[shown]})
             freq[cand.name] = q[shown]
             het = figures.setdefault("heterozygosity", {"real": het_r})
@@ -413,7 +302,7 @@ def _fidelity(
     out |= run.step("linkage disequilibrium", ["ld_decay_max_gap", "ld_r2_pearson"], ld_step)
 
     def pca_step() -> Values:
-        rng = _stream(settings.seed, "pca null")
+        rng = stream(settings.seed, "pca null")
         coords = ref.pca.transform(S)
         w1 = population.pc_wasserstein(ref.coords, coords)
         if figures is not None:
@@ -437,7 +326,7 @@ def _fidelity(
     )
 
     def hamming_step() -> Values:
-        rows = _subsample(cand.n, len(ref.distance_rows), _stream(settings.seed, "distance rows"))
+        rows = _subsample(cand.n, len(ref.distance_rows), stream(settings.seed, "distance rows"))
         coded = distances.Coded(S[rows])
         within = distances.within_distances(
             distances.hamming_matrix(coded, block_rows=settings.block_rows)
@@ -448,7 +337,7 @@ def _fidelity(
             .astype(np.float64)
         )
         if figures is not None:
-            rng = _stream(settings.seed, "hamming figure")
+            rng = stream(settings.seed, "hamming figure")
             ham = figures.setdefault(
                 "hamming", {"real": ref.within[_subsample(len(ref.within), 20000, rng)]}
             )
@@ -491,7 +380,7 @@ def _privacy(
     train: Genotypes | None,
     holdout: Genotypes,
     settings: _Settings,
-    run: _Runner,
+    run: StepRunner,
     figures: dict[str, Any] | None,
 ) -> dict[str, MetricResult]:
     """Privacy metrics of ``cand`` against ``train``, calibrated by ``holdout`` (Hamming)."""
@@ -537,7 +426,7 @@ def _privacy(
         return real_name, synth_name, n
 
     def aats_step() -> Values:
-        rng = _stream(settings.seed, "adversarial accuracy pairs")
+        rng = stream(settings.seed, "adversarial accuracy pairs")
         return adversarial_accuracy_scores(search, paired("R", rng), paired("H", rng), "Hamming")
 
     out |= run.step("aats", ["aats_train", "aats_test", "privacy_loss"], aats_step, unavailable)
@@ -580,7 +469,7 @@ class _UtilityData:
 def _utility_data(
     train: Genotypes, test: Genotypes, label: str, n_variants: int, seed: int
 ) -> _UtilityData:
-    columns = _subsample(train.dosage.shape[1], n_variants, _stream(seed, "utility variants"))
+    columns = _subsample(train.dosage.shape[1], n_variants, stream(seed, "utility variants"))
     called = train.dosage[:, columns] != MISSING
     sums = np.where(called, train.dosage[:, columns], 0).sum(axis=0)
     mean = (sums / np.maximum(called.sum(axis=0), 1)).astype(np.float32)
@@ -596,7 +485,7 @@ def _utility(
     label: str | None,
     unavailable: str | None,
     settings: _Settings,
-    run: _Runner,
+    run: StepRunner,
     figures: dict[str, Any] | None,
 ) -> dict[str, MetricResult]:
     def tstr_step(kind: str) -> Values:
@@ -745,7 +634,7 @@ def evaluate_genotypes(
     test = as_genotypes(real_test, "real test")
     notes: list[str] = []
     sets: list[tuple[str, Genotypes]] = []
-    for name, data in _name_sets(synthetic, names):
+    for name, data in name_sets(synthetic, names):
         aligned, extra = align_variants(test, as_genotypes(data, name, test.variants))
         if extra:
             notes.append(f"{name}: {extra:,} variants absent from the real test set left out.")
@@ -765,7 +654,7 @@ def evaluate_genotypes(
 
     # ---- sample sizes (each role its own fixed stream: names and order never matter)
     def cap(g: Genotypes, key: str) -> Genotypes:
-        rows = _subsample(g.n, max_individuals, _stream(seed, key))
+        rows = _subsample(g.n, max_individuals, stream(seed, key))
         if len(rows) < g.n:
             notes.append(
                 f"{g.name}: {len(rows):,} of {g.n:,} individuals used "
@@ -779,9 +668,9 @@ def evaluate_genotypes(
     n_fid = min([test_c.n, *(g.n for _, g in sets_c)])
     if train_c is not None and train_c.n >= 2:
         n_fid = min(n_fid, train_c.n)
-        reference = test_c.subset(_subsample(test_c.n, n_fid, _stream(seed, "fidelity real")))
+        reference = test_c.subset(_subsample(test_c.n, n_fid, stream(seed, "fidelity real")))
         floor_cand = train_c.subset(
-            _subsample(train_c.n, n_fid, _stream(seed, "fidelity floor")), "real (floor)"
+            _subsample(train_c.n, n_fid, stream(seed, "fidelity floor")), "real (floor)"
         )
         notes.append(
             f"Fidelity: {n_fid:,} real test individuals against {n_fid:,} of each synthetic "
@@ -790,7 +679,7 @@ def evaluate_genotypes(
         )
     else:
         n_fid = min(n_fid, test_c.n // 2)
-        order = _stream(seed, "fidelity halves").permutation(test_c.n)
+        order = stream(seed, "fidelity halves").permutation(test_c.n)
         reference = test_c.subset(np.sort(order[:n_fid]))
         floor_cand = test_c.subset(np.sort(order[n_fid : 2 * n_fid]), "real (floor)")
         notes.append(
@@ -805,7 +694,7 @@ def evaluate_genotypes(
             expected="at least 4 real and 4 synthetic individuals",
         )
     candidates = [
-        (name, g.subset(_subsample(g.n, n_fid, _stream(seed, "fidelity synthetic")), name))
+        (name, g.subset(_subsample(g.n, n_fid, stream(seed, "fidelity synthetic")), name))
         for name, g in sets_c
     ]
     m = min(n_fid, max_distance_individuals)
@@ -827,7 +716,7 @@ def evaluate_genotypes(
     cand_floor = holdout_floor = None
     if train_c is not None:
         half = test_c.n // 2
-        order = _stream(seed, "privacy halves").permutation(test_c.n)
+        order = stream(seed, "privacy halves").permutation(test_c.n)
         cand_floor = test_c.subset(np.sort(order[:half]), "real half A")
         holdout_floor = test_c.subset(np.sort(order[half : 2 * half]), "real half B")
         notes.append(
@@ -857,13 +746,14 @@ def evaluate_genotypes(
 
     figures: dict[str, Any] = {}
     results: dict[str, list[MetricResult]] = {}
-    with _progress_bar(progress, STEPS_PER_SET * (len(candidates) + 1)) as (bar, task):
-        run = _Runner(settings.skip, bar, task)
+    total = STEPS_PER_SET * (len(candidates) + 1)
+    with progress_bar(progress, total, "evaluating genotypes") as (bar, task):
+        run = StepRunner(settings.skip, bar, task, GENOTYPE_SPECS)
         run.describe("real reference")
         start = time.perf_counter()
         R = reference.dosage
         pca = population.RealPCA.fit(R, 2)
-        rows = _subsample(n_fid, m, _stream(seed, "distance rows real"))
+        rows = _subsample(n_fid, m, stream(seed, "distance rows real"))
         coded = distances.Coded(R[rows])
         ref = _Reference(
             reference,

@@ -1,0 +1,168 @@
+"""The step machinery shared by the microbiome and genotype evaluation protocols.
+
+A protocol computes its metrics in *steps* (one function returning the values of one or
+several metrics). :class:`StepRunner` runs each step, records every metric of it (a value,
+the error that stopped it, "skipped on request" or why it does not apply, never dropping
+one), times the steps and advances the progress bar. :func:`name_sets` names the synthetic
+sets, :func:`stream` gives each step its own seeded random stream, :func:`progress_bar` the
+rich display.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from synthomics.errors import InputError
+from synthomics.metrics.records import MetricResult, MetricSpec, get_spec, make_result
+
+Values = dict[str, tuple[float, dict[str, Any]]]
+"""What a step returns: ``{metric name: (value, details)}``."""
+
+RESERVED_NAMES = ("real", "real-vs-real floor")
+"""Names a synthetic set may not take (they label the real reference and the floor)."""
+
+
+class StepRunner:
+    """Runs metric steps: records values, errors and skips; times steps; shows progress.
+
+    Parameters
+    ----------
+    skip
+        Metric names or report groups not to compute.
+    progress, task
+        A rich progress display and its task (None: no display).
+    specs
+        Metric registry by name (default: the microbiome registry).
+    """
+
+    def __init__(
+        self,
+        skip: frozenset[str],
+        progress: Any | None,
+        task: Any | None,
+        specs: Mapping[str, MetricSpec] | None = None,
+    ) -> None:
+        self.skip = skip
+        self.progress = progress
+        self.task = task
+        self.specs = specs
+        self.timings: dict[str, float] = {}
+
+    def _spec(self, name: str) -> MetricSpec:
+        return self.specs[name] if self.specs is not None else get_spec(name)
+
+    def _result(self, name: str, value: float | None, details: Any = None, **kw: Any):
+        return make_result(name, value, details, specs=self.specs, **kw)
+
+    def step(
+        self,
+        step: str,
+        names: Sequence[str],
+        compute: Callable[[], Values],
+        unavailable: str | None = None,
+    ) -> dict[str, MetricResult]:
+        """Compute the metrics ``names`` with ``compute`` (unless skipped or unavailable)."""
+        out: dict[str, MetricResult] = {}
+        wanted = [n for n in names if n not in self.skip and self._spec(n).group not in self.skip]
+        for name in names:
+            if name not in wanted:
+                out[name] = self._result(name, None, status="n/a", error="skipped on request")
+        if wanted and unavailable:
+            for name in wanted:
+                out[name] = self._result(name, None, status="n/a", error=unavailable)
+        elif wanted:
+            start = time.perf_counter()
+            try:
+                values = compute()
+            except Exception as exc:  # recorded, never dropped
+                message = f"{type(exc).__name__}: {exc}"
+                for name in wanted:
+                    out[name] = self._result(name, None, error=message)
+            else:
+                for name in wanted:
+                    if name in values:
+                        value, details = values[name]
+                        out[name] = self._result(name, value, details)
+                    else:
+                        out[name] = self._result(name, None, error="not computed by its step")
+            self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
+        self.advance()
+        return out
+
+    def advance(self) -> None:
+        """Advance the progress bar by one step."""
+        if self.progress is not None:
+            self.progress.advance(self.task)
+
+    def describe(self, text: str) -> None:
+        """Show ``text`` as the progress bar's description."""
+        if self.progress is not None:
+            self.progress.update(self.task, description=text)
+
+
+def name_sets(synthetic: Any, names: Sequence[str] | None) -> list[tuple[str, Any]]:
+    """``[(name, data), ...]`` of the synthetic sets, with unique names.
+
+    ``synthetic`` is one set, a list of sets or a ``{name: set}`` mapping; without names a
+    set is called after ``uns["generator"]["name"]`` (or ``"synthetic"``); repeated names
+    get ``_2``, ``_3``...
+    """
+    import anndata as ad
+
+    if isinstance(synthetic, Mapping):
+        items = [(str(k), v) for k, v in synthetic.items()]
+    else:
+        data = [synthetic] if isinstance(synthetic, ad.AnnData | np.ndarray) else list(synthetic)
+        if names is not None:
+            if len(names) != len(data):
+                raise InputError(
+                    None,
+                    f"{len(names)} names for {len(data)} synthetic sets",
+                    expected="one name per synthetic set",
+                )
+            items = [(str(n), d) for n, d in zip(names, data, strict=True)]
+        else:
+            items = []
+            for d in data:
+                generator = getattr(d, "uns", {}).get("generator", {})
+                name = generator.get("name") if isinstance(generator, dict) else None
+                items.append((str(name or "synthetic"), d))
+    if not items:
+        raise InputError(None, "no synthetic set given", expected="at least one synthetic set")
+    seen: dict[str, int] = {}
+    unique = []
+    for name, d in items:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append((name if seen[name] == 1 else f"{name}_{seen[name]}", d))
+    if any(name in RESERVED_NAMES for name, _ in unique):
+        raise InputError(None, "a synthetic set is named 'real'", expected="another name")
+    return unique
+
+
+def stream(seed: int, key: str) -> np.random.Generator:
+    """A random stream for the step ``key`` derived from ``seed``."""
+    return np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
+
+
+@contextmanager
+def progress_bar(enabled: bool, total: int, description: str) -> Iterator[tuple[Any, Any]]:
+    """A rich progress display with one task of ``total`` steps (``(None, None)`` if off)."""
+    if not enabled:
+        yield None, None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description:<34}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as progress:
+        yield progress, progress.add_task(description, total=total)
