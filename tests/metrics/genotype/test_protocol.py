@@ -138,3 +138,35 @@ def test_report_holds_the_four_figures(evaluation, tmp_path):
     assert "Synthetic genotype evaluation" in page
     tsv = paths["tsv"].read_text().splitlines()
     assert len(tsv) == 1 + 3 * len(GENOTYPE_METRICS)  # floor + two sets
+
+
+@pytest.mark.shared
+def test_hgdp_membership_leaks_through_per_region_frequencies(shared_data):
+    # On 119 training individuals x 5,000 SNPs, allele frequencies estimated per region
+    # (about 17 individuals each) already reveal membership (Homer et al. 2008, PLoS Genet
+    # 4:e1000167): synthetic individuals drawn from them sit closer to the training
+    # individuals than to held-out ones. Pooled frequencies leak far less. The evaluation
+    # must see this difference even though neither model stores a genotype.
+    from synthomics.cli.info import read_input
+    from synthomics.generators import get_generator
+    from synthomics.preprocessing import train_test_split
+
+    folder = shared_data / "genotype" / "hgdp_subset"
+    hgdp, _ = read_input(folder / "hgdp_subset.vcf.gz", metadata=folder / "sample_metadata.tsv")
+    train, test = train_test_split(hgdp, 0.25, seed=0, stratify="region")
+    pooled = get_generator("allele_frequency").fit(train).sample(test.n_obs, seed=1)
+    per_region = get_generator("allele_frequency").fit(train, condition="region")
+    counts = test.obs["region"].value_counts().to_dict()
+    by_region = per_region.sample(conditions={"region": counts}, seed=1)
+    result = evaluate_genotypes(
+        test,
+        {"pooled": pooled, "per_region": by_region},
+        train=train,
+        seed=0,
+        skip=["utility", "linkage disequilibrium"],
+    )
+    assert result.value("per_region", "exact_copies") == 0.0
+    loss_pooled = result.value("pooled", "privacy_loss")
+    loss_region = result.value("per_region", "privacy_loss")
+    assert loss_region > 0.3 > loss_pooled
+    assert result.result("per_region", "privacy_loss").status == "fail"
