@@ -65,11 +65,10 @@ from synthomics.metrics.records import (
     METRICS,
     Evaluation,
     MetricResult,
-    judge,
     make_result,
 )
 from synthomics.metrics.steps import StepRunner as _Runner
-from synthomics.metrics.steps import Values, progress_bar
+from synthomics.metrics.steps import Values, judged_in_order, progress_bar
 from synthomics.metrics.steps import name_sets as _name_sets
 from synthomics.metrics.steps import stream as _stream
 from synthomics.metrics.structure import (
@@ -806,7 +805,7 @@ def evaluate(
             records |= _utility(
                 full, utility_data, label, utility_unavailable, settings, run, figures
             )
-            results[name] = _ordered(records, floor)
+            results[name] = judged_in_order(records, floor, METRICS)
         floor_list = [floor[s.name] for s in METRICS]
         run.describe("done")
 
@@ -852,20 +851,6 @@ def evaluate(
         figure_data=figures,
         timings=run.timings,
     )
-
-
-def _ordered(
-    records: dict[str, MetricResult], floor: dict[str, MetricResult]
-) -> list[MetricResult]:
-    out = []
-    for spec in METRICS:
-        record = records[spec.name]
-        floor_value = floor[spec.name].value if spec.name in floor else None
-        record.floor = floor_value
-        if record.status not in ("error", "n/a"):
-            record.status = judge(record.value, floor_value, spec, record.details)
-        out.append(record)
-    return out
 
 
 def _set_summaries(

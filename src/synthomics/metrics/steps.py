@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from synthomics.errors import InputError
-from synthomics.metrics.records import MetricResult, MetricSpec, get_spec, make_result
+from synthomics.metrics.records import MetricResult, MetricSpec, get_spec, judge, make_result
 
 Values = dict[str, tuple[float, dict[str, Any]]]
 """What a step returns: ``{metric name: (value, details)}``."""
@@ -166,3 +166,20 @@ def progress_bar(enabled: bool, total: int, description: str) -> Iterator[tuple[
         transient=False,
     ) as progress:
         yield progress, progress.add_task(description, total=total)
+
+
+def judged_in_order(
+    records: Mapping[str, MetricResult],
+    floor: Mapping[str, MetricResult],
+    specs: Sequence[MetricSpec],
+) -> list[MetricResult]:
+    """The records of one set in ``specs`` order, each given its floor and judged against it
+    (records that failed or do not apply keep their status)."""
+    out = []
+    for spec in specs:
+        record = records[spec.name]
+        record.floor = floor[spec.name].value if spec.name in floor else None
+        if record.status not in ("error", "n/a"):
+            record.status = judge(record.value, record.floor, spec, record.details)
+        out.append(record)
+    return out

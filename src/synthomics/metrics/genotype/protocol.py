@@ -66,8 +66,16 @@ from synthomics.metrics.privacy import (
     dcr_from_distances,
     membership_inference_score,
 )
-from synthomics.metrics.records import Evaluation, MetricResult, judge, make_result
-from synthomics.metrics.steps import StepRunner, Values, name_sets, progress_bar, stream
+from synthomics.metrics.profiles import subsample
+from synthomics.metrics.records import Evaluation, MetricResult, make_result
+from synthomics.metrics.steps import (
+    StepRunner,
+    Values,
+    judged_in_order,
+    name_sets,
+    progress_bar,
+    stream,
+)
 
 # --------------------------------------------------------------------------- data
 
@@ -193,13 +201,6 @@ def align_variants(reference: Genotypes, other: Genotypes) -> tuple[Genotypes, i
     return aligned, len(other.variants) - len(reference.variants)
 
 
-def _subsample(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Sorted random ``k`` of ``range(n)`` (all of them when ``k >= n``)."""
-    if k >= n:
-        return np.arange(n)
-    return np.sort(rng.choice(n, size=k, replace=False))
-
-
 # --------------------------------------------------------------------------- running steps
 
 
@@ -247,7 +248,7 @@ def _fidelity(
         het_r, het_s = population.heterozygosity(R), population.heterozygosity(S)
         p, q = population.alt_allele_frequencies(R), population.alt_allele_frequencies(S)
         if figures is not None:
-            shown = _subsample(len(p), 5000, stream(settings.seed, "allele frequency figure"))
+            shown = subsample(len(p), 5000, stream(settings.seed, "allele frequency figure"))
             freq = figures.setdefault("allele_frequency", {"real": p[shown]})
             freq[cand.name] = q[shown]
             het = figures.setdefault("heterozygosity", {"real": het_r})
@@ -326,7 +327,7 @@ def _fidelity(
     )
 
     def hamming_step() -> Values:
-        rows = _subsample(cand.n, len(ref.distance_rows), stream(settings.seed, "distance rows"))
+        rows = subsample(cand.n, len(ref.distance_rows), stream(settings.seed, "distance rows"))
         coded = distances.Coded(S[rows])
         within = distances.within_distances(
             distances.hamming_matrix(coded, block_rows=settings.block_rows)
@@ -339,11 +340,11 @@ def _fidelity(
         if figures is not None:
             rng = stream(settings.seed, "hamming figure")
             ham = figures.setdefault(
-                "hamming", {"real": ref.within[_subsample(len(ref.within), 20000, rng)]}
+                "hamming", {"real": ref.within[subsample(len(ref.within), 20000, rng)]}
             )
             ham[cand.name] = {
-                "within": within[_subsample(len(within), 20000, rng)],
-                "between": between[_subsample(len(between), 20000, rng)],
+                "within": within[subsample(len(within), 20000, rng)],
+                "between": between[subsample(len(between), 20000, rng)],
             }
         details = {
             "n_individuals": len(rows),
@@ -419,10 +420,10 @@ def _privacy(
         if sets[real].n > n:
             real_name = f"{real}~{n}"
             G = {"R": train, "H": holdout}[real].dosage
-            search.add(real_name, G[_subsample(len(G), n, rng)])
+            search.add(real_name, G[subsample(len(G), n, rng)])
         if sets["S"].n > n:
             synth_name = f"S~{real}"
-            search.add(synth_name, cand.dosage[_subsample(cand.n, n, rng)])
+            search.add(synth_name, cand.dosage[subsample(cand.n, n, rng)])
         return real_name, synth_name, n
 
     def aats_step() -> Values:
@@ -469,7 +470,7 @@ class _UtilityData:
 def _utility_data(
     train: Genotypes, test: Genotypes, label: str, n_variants: int, seed: int
 ) -> _UtilityData:
-    columns = _subsample(train.dosage.shape[1], n_variants, stream(seed, "utility variants"))
+    columns = subsample(train.dosage.shape[1], n_variants, stream(seed, "utility variants"))
     called = train.dosage[:, columns] != MISSING
     sums = np.where(called, train.dosage[:, columns], 0).sum(axis=0)
     mean = (sums / np.maximum(called.sum(axis=0), 1)).astype(np.float32)
@@ -521,19 +522,6 @@ def _utility(
 
 
 # --------------------------------------------------------------------------- protocol
-
-
-def _ordered(
-    records: dict[str, MetricResult], floor: dict[str, MetricResult]
-) -> list[MetricResult]:
-    out = []
-    for spec in GENOTYPE_METRICS:
-        record = records[spec.name]
-        record.floor = floor[spec.name].value if spec.name in floor else None
-        if record.status not in ("error", "n/a"):
-            record.status = judge(record.value, record.floor, spec, record.details)
-        out.append(record)
-    return out
 
 
 STEPS_PER_SET = 4 + 3 + 3
@@ -654,7 +642,7 @@ def evaluate_genotypes(
 
     # ---- sample sizes (each role its own fixed stream: names and order never matter)
     def cap(g: Genotypes, key: str) -> Genotypes:
-        rows = _subsample(g.n, max_individuals, stream(seed, key))
+        rows = subsample(g.n, max_individuals, stream(seed, key))
         if len(rows) < g.n:
             notes.append(
                 f"{g.name}: {len(rows):,} of {g.n:,} individuals used "
@@ -668,9 +656,9 @@ def evaluate_genotypes(
     n_fid = min([test_c.n, *(g.n for _, g in sets_c)])
     if train_c is not None and train_c.n >= 2:
         n_fid = min(n_fid, train_c.n)
-        reference = test_c.subset(_subsample(test_c.n, n_fid, stream(seed, "fidelity real")))
+        reference = test_c.subset(subsample(test_c.n, n_fid, stream(seed, "fidelity real")))
         floor_cand = train_c.subset(
-            _subsample(train_c.n, n_fid, stream(seed, "fidelity floor")), "real (floor)"
+            subsample(train_c.n, n_fid, stream(seed, "fidelity floor")), "real (floor)"
         )
         notes.append(
             f"Fidelity: {n_fid:,} real test individuals against {n_fid:,} of each synthetic "
@@ -694,7 +682,7 @@ def evaluate_genotypes(
             expected="at least 4 real and 4 synthetic individuals",
         )
     candidates = [
-        (name, g.subset(_subsample(g.n, n_fid, stream(seed, "fidelity synthetic")), name))
+        (name, g.subset(subsample(g.n, n_fid, stream(seed, "fidelity synthetic")), name))
         for name, g in sets_c
     ]
     m = min(n_fid, max_distance_individuals)
@@ -753,7 +741,7 @@ def evaluate_genotypes(
         start = time.perf_counter()
         R = reference.dosage
         pca = population.RealPCA.fit(R, 2)
-        rows = _subsample(n_fid, m, stream(seed, "distance rows real"))
+        rows = subsample(n_fid, m, stream(seed, "distance rows real"))
         coded = distances.Coded(R[rows])
         ref = _Reference(
             reference,
@@ -804,7 +792,7 @@ def evaluate_genotypes(
             records |= _utility(
                 full_sets[name], utility_data, label, utility_unavailable, settings, run, figures
             )
-            results[name] = _ordered(records, floor)
+            results[name] = judged_in_order(records, floor, GENOTYPE_METRICS)
         run.describe("done")
     if utility_data is not None:
         figures["trtr"] = dict(utility_data.trtr)
