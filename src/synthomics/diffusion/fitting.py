@@ -152,8 +152,7 @@ def train_diffusion(
         total_steps=max_epochs * steps_per_epoch,
         condition_dropout=options.condition_dropout if conditional else 0.0,
     )
-    if hasattr(task, "update"):
-        task.update(total=max_epochs)
+    task.update(total=max_epochs)
     best = BestWeights("val_loss")
     ckpt_path = last_checkpoint(options.checkpoint_dir) if options.resume else None
     with quiet_lightning(), warnings.catch_warnings():
