@@ -109,6 +109,9 @@ may help on larger tables; ``paper`` (15 M parameters for 500 taxa) is meant for
 TAXON_EMBEDDINGS: tuple[str, ...] = ("poincare", "learned", "none")
 HIERARCHIES: tuple[str, ...] = ("auto", "taxonomy", "tree")
 SAMPLE_CHUNK = 4096
+CALIBRATION_SAMPLES = 2000
+PREVALENCE_ROUNDS = 2
+MAX_PREVALENCE_SHIFT = 2.0
 
 
 def presence_preserving_multinomial(
@@ -210,6 +213,7 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
     """
 
     name: ClassVar[str] = "diffusion"
+    count_model: ClassVar[str] = "presence_preserving"
     description: ClassVar[str] = (
         "Sparsity-preserving denoising diffusion with prevalence-initialised presence logits, "
         "straight-through sparsity loss and Poincaré taxonomic embeddings"
@@ -242,6 +246,8 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         sampler: Literal["ddim", "ddpm"] = "ddim",
         sampling_steps: int = 50,
         stochastic_presence: bool = True,
+        calibrate_prevalence: bool = True,
+        calibrate_abundance: bool = True,
         self_conditioning: bool = False,
         max_steps: int = 1500,
         batch_size: int = 64,
@@ -305,6 +311,8 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         self.sampler = sampler
         self.sampling_steps = sampling_steps
         self.stochastic_presence = stochastic_presence
+        self.calibrate_prevalence = calibrate_prevalence
+        self.calibrate_abundance = calibrate_abundance
         self.self_conditioning = self_conditioning
         self.max_steps = max_steps
         self.batch_size = batch_size
@@ -325,6 +333,7 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         self.module_: Any = None
         self.process_: Any = None
         self.transform_: Any = None
+        self.calibration_: Any = None
         self.architecture_: dict[str, Any] = {}
         self.fit_record_: dict[str, Any] = {}
 
@@ -474,7 +483,44 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         self.architecture_ = architecture
         self.prevalence_ = prevalence
         self.embedding_ = embedding
+        self.calibration_ = self._calibrate(data, rng)
         self.fit_record_.update(record, fit_seconds=time.perf_counter() - start)
+
+    def _calibrate(self, data: MicrobiomeTrainingData, rng: np.random.Generator):
+        """Calibrate the trained model on its own draws (prevalence, then abundance).
+
+        Prevalence: each taxon's presence bias is moved by the logit gap between its
+        training and generated prevalence, in ``PREVALENCE_ROUNDS`` rounds (the bias acts
+        at every noise level, so the draws follow). Abundance: a
+        :class:`~synthomics.microbiome_diffusion.transform.MarginalCalibration` of the
+        generated scores (None when switched off).
+        """
+        import torch
+
+        from synthomics.microbiome_diffusion.transform import MarginalCalibration
+
+        if not (self.calibrate_prevalence or self.calibrate_abundance):
+            return None
+        n = max(CALIBRATION_SAMPLES, 4 * data.n_samples)
+        plan = SamplePlan(rng.choice(data.codes, n), None)
+        target = _logit_prevalence((data.proportions > 0).sum(axis=0), data.n_samples)
+        rounds = PREVALENCE_ROUNDS if self.calibrate_prevalence else 0
+        for _ in range(rounds):
+            present, scores = self._generate(plan, rng)
+            gap = target - _logit_prevalence(present.sum(axis=0), n)
+            with torch.no_grad():
+                self.module_.presence.readout.bias += torch.from_numpy(
+                    np.clip(gap, -MAX_PREVALENCE_SHIFT, MAX_PREVALENCE_SHIFT)
+                ).float()
+        present, scores = self._generate(plan, rng)
+        generated = present.mean(axis=0)
+        observed = (data.proportions > 0).mean(axis=0)
+        self.fit_record_["calibration_zero_fraction_gap_pp"] = float(
+            100 * abs(generated.mean() - observed.mean())
+        )
+        if not self.calibrate_abundance:
+            return None
+        return MarginalCalibration.fit(present, scores)
 
     # ----------------------------------------------------------------- sample
 
@@ -490,6 +536,20 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         steps: int | None = None,
     ) -> MicrobiomeDraw:
         """Generate the rows of ``plan`` (used by :meth:`sample`; options for experiments)."""
+        present, scores = self._generate(plan, rng, guidance_scale=guidance_scale, steps=steps)
+        if self.calibration_ is not None:
+            scores = self.calibration_.apply(scores)
+        return MicrobiomeDraw(self.transform_.decode(present, scores), None)
+
+    def _generate(
+        self,
+        plan: SamplePlan,
+        rng: np.random.Generator,
+        *,
+        guidance_scale: float | None = None,
+        steps: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Presence ``(n, p)`` and abundance scores ``(n, p)`` of the rows of ``plan``."""
         import torch
 
         from synthomics.microbiome_diffusion.decoder import presence_from_x0
@@ -501,7 +561,8 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         clip = module.clip_denoised(transform.low, transform.high)
         conditional = self.condition_ is not None
-        proportions = np.zeros((plan.n, transform.n_taxa))
+        present = np.zeros((plan.n, transform.n_taxa), dtype=bool)
+        scores = np.zeros((plan.n, transform.n_taxa))
         with torch.inference_mode():
             for start in range(0, plan.n, SAMPLE_CHUNK):
                 rows = slice(start, min(start + SAMPLE_CHUNK, plan.n))
@@ -518,16 +579,11 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
                     denoised_fn=clip,
                     self_condition=module.self_conditioning,
                 )
-                present = presence_from_x0(
+                present[rows] = presence_from_x0(
                     x0[:, PRESENCE], stochastic=self.stochastic_presence, generator=generator
-                )
-                proportions[rows] = transform.decode(
-                    present.numpy(), x0[:, ABUNDANCE].double().numpy()
-                )
-        counts = None
-        if plan.library_sizes is not None:
-            counts = presence_preserving_multinomial(proportions, plan.library_sizes, rng)
-        return MicrobiomeDraw(proportions, counts)
+                ).numpy()
+                scores[rows] = x0[:, ABUNDANCE].double().numpy()
+        return present, scores
 
     # ----------------------------------------------------------------- state
 
@@ -537,12 +593,17 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         state["prevalence"] = np.asarray(self.prevalence_, dtype=np.float64)
         if self.embedding_ is not None:
             state["taxon_embedding"] = np.asarray(self.embedding_, dtype=np.float64)
+        if self.calibration_ is not None:
+            state["calibration/generated"] = self.calibration_.generated
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
         import torch
 
-        from synthomics.microbiome_diffusion.transform import PresenceLogAbundance
+        from synthomics.microbiome_diffusion.transform import (
+            MarginalCalibration,
+            PresenceLogAbundance,
+        )
 
         self.transform_ = PresenceLogAbundance.from_state(
             {
@@ -552,6 +613,10 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
             }
         )
         self.prevalence_ = np.asarray(state["prevalence"])
+        calibration = state.get("calibration/generated")
+        self.calibration_ = (
+            None if calibration is None else MarginalCalibration(np.asarray(calibration))
+        )
         embedding = state.get("taxon_embedding")
         self.embedding_ = None if embedding is None else np.asarray(embedding)
         module = self._build_module(self.architecture_, self.prevalence_, self.embedding_)
@@ -578,6 +643,12 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         """Number of trainable parameters of the fitted network."""
         self._require_fitted("n_parameters")
         return int(sum(p.numel() for p in self.module_.parameters()))
+
+
+def _logit_prevalence(present: np.ndarray, n: int) -> np.ndarray:
+    """Logit of the smoothed prevalence ``(k + 1/2) / (n + 1)`` of presence counts ``k``."""
+    p = (np.asarray(present, dtype=np.float64) + 0.5) / (n + 1)
+    return np.log(p / (1 - p))
 
 
 def _choice(what: str, value: Any, allowed: tuple[str, ...]) -> None:

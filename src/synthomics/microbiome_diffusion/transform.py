@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-__all__ = ["KINDS", "PresenceLogAbundance"]
+__all__ = ["KINDS", "MarginalCalibration", "PresenceLogAbundance"]
 
 KINDS: tuple[str, ...] = ("log", "clr")
 """Abundance transforms: log relative abundance or centred log-ratio over present taxa."""
@@ -86,6 +86,22 @@ def _quantile_knots(values: np.ndarray, scale: float, knots: int) -> tuple[np.nd
         knot_values = np.concatenate([knot_values, np.repeat(knot_values[-1], pad)])
         scores = np.concatenate([scores, np.repeat(scores[-1], pad)])
     return knot_values, scores
+
+
+def _rare_prior_variance(squares: np.ndarray, counts: np.ndarray, min_samples: int) -> float:
+    """Within-taxon variance of the least prevalent well-observed taxa: the rare taxa's prior.
+
+    Pooled over the quarter of taxa with at least ``min_samples`` presences that are least
+    prevalent (rare taxa resemble them more than the abundant ones), within taxa only, so
+    that differences between taxon means do not widen the rare taxa's maps.
+    """
+    observed = np.flatnonzero(counts >= max(min_samples, 2))
+    if len(observed) == 0:
+        observed = np.flatnonzero(counts >= 2)
+    if len(observed) == 0:
+        return 1.0
+    band = observed[np.argsort(counts[observed], kind="stable")[: max(len(observed) // 4, 1)]]
+    return max(float(squares[band].sum() / (counts[band] - 1).sum()), 1e-6)
 
 
 @dataclass(frozen=True)
@@ -145,10 +161,10 @@ class PresenceLogAbundance:
         present, logs = cls.log_abundance(proportions, kind)
         counts = present.sum(axis=0)
         pooled_mean = logs[present].mean() if present.any() else 0.0
-        pooled_var = max(logs[present].var() if present.sum() > 1 else 1.0, 1e-6)
         sums = (logs * present).sum(axis=0)
         mean = np.where(counts > 0, sums / np.maximum(counts, 1), pooled_mean)
         squares = (((logs - mean) ** 2) * present).sum(axis=0)
+        pooled_var = _rare_prior_variance(squares, counts, min_quantile_samples)
         scale = np.sqrt(
             (squares + SHRINKAGE * pooled_var) / (np.maximum(counts - 1, 0) + SHRINKAGE)
         )
@@ -225,3 +241,68 @@ class PresenceLogAbundance:
             np.asarray(state["scores"], np.float64),
             KINDS[int(np.asarray(state["kind"])[0])],
         )
+
+
+@dataclass(frozen=True)
+class MarginalCalibration:
+    """Per-taxon maps that give generated abundance scores the marginal of the data.
+
+    The denoiser learns the dependence between taxa well before it gets every taxon's
+    abundance distribution exactly right (sampling from an imperfect network narrows or
+    shifts the marginals). Fitted on the model's own draws, the map of taxon ``j`` sends
+    the ``k``-th quantile of its generated present-abundance scores to the ``k``-th
+    quantile of the standard normal, which is the training marginal by construction of
+    :class:`PresenceLogAbundance`. Ranks, and so the learned dependence, are unchanged;
+    it is the decoder of a copula whose marginals come from the data, as in MIDASim's
+    nonparametric mode. Taxa with fewer than ``min_present`` generated presences keep the
+    identity.
+
+    Attributes
+    ----------
+    generated
+        ``(p, K)`` non-decreasing quantiles of the generated scores at :attr:`levels`.
+    """
+
+    generated: np.ndarray
+
+    @property
+    def levels(self) -> np.ndarray:
+        """Probability levels of the quantiles."""
+        k = self.generated.shape[1]
+        return (np.arange(k) + 0.5) / k
+
+    @classmethod
+    def fit(
+        cls,
+        present: np.ndarray,
+        scores: np.ndarray,
+        *,
+        knots: int = 64,
+        min_present: int = 30,
+    ) -> MarginalCalibration:
+        """Quantiles of the generated ``scores`` where ``present`` (both ``(n, p)``)."""
+        present = np.asarray(present, dtype=bool)
+        scores = np.asarray(scores, dtype=np.float64)
+        target = ndtri((np.arange(knots) + 0.5) / knots)
+        generated = np.tile(target, (scores.shape[1], 1))
+        for j in range(scores.shape[1]):
+            values = scores[present[:, j], j]
+            if len(values) >= min_present and np.ptp(values) > 0:
+                levels = (np.arange(knots) + 0.5) / knots
+                generated[j] = np.maximum.accumulate(np.quantile(values, levels))
+        return cls(generated)
+
+    def apply(self, scores: np.ndarray) -> np.ndarray:
+        """Calibrated scores of ``(n, p)`` generated scores (absent entries pass through)."""
+        scores = np.asarray(scores, dtype=np.float64)
+        target = ndtri(self.levels)
+        out = np.empty_like(scores)
+        for j in range(scores.shape[1]):
+            knots = self.generated[j]
+            column = scores[:, j]
+            out[:, j] = np.interp(column, knots, target)
+            # beyond the extreme quantiles: shifted with slope one, not clipped
+            low, high = column < knots[0], column > knots[-1]
+            out[low, j] = target[0] + column[low] - knots[0]
+            out[high, j] = target[-1] + column[high] - knots[-1]
+        return out
