@@ -112,7 +112,8 @@ def evaluate(
         typer.Option(
             "--tree",
             "-t",
-            help="Newick tree for Faith PD and UniFrac (tips matched to the features of REAL).",
+            help="Newick tree or QIIME 2 rooted-tree .qza for Faith PD and UniFrac (tips "
+            "matched to the features of REAL).",
         ),
     ] = None,
     label: Annotated[
