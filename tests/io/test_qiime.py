@@ -333,3 +333,5 @@ def test_run_on_qiime2_files(tmp_path):
     by_name = {r["name"]: r for r in metrics["results"]["independent"]}
     # the tree came from the artifact, so the UniFrac metrics were computed, not n/a
     assert by_name["weighted_unifrac_permanova_r2"]["status"] != "n/a"
+    assert "best: independent (" in " ".join(result.output.split())
+    assert result.output.rstrip().splitlines()[-1].startswith(f"report: {out / 'report.html'}")

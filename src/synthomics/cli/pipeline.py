@@ -35,6 +35,8 @@ def _model_list(models: str | None) -> list[str]:
 def _finish(result: object) -> None:
     from rich.table import Table
 
+    from synthomics.report.verdict import print_verdict
+
     table = Table(title="generators", title_style="bold")
     for column in ("model", "fit s", "sample s"):
         table.add_column(column, justify="right" if column != "model" else "left")
@@ -42,7 +44,7 @@ def _finish(result: object) -> None:
         if "fit_s" in times:
             table.add_row(name, f"{times['fit_s']:.1f}", f"{times['sample_s']:.2f}")
     console.print(table)
-    console.print(f"report: [bold]{result.report['html']}[/]", highlight=False)  # type: ignore[attr-defined]
+    print_verdict(result.evaluation, result.report["html"], console=console)  # type: ignore[attr-defined]
 
 
 @reflow_help
