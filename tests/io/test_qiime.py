@@ -335,3 +335,45 @@ def test_run_on_qiime2_files(tmp_path):
     assert by_name["weighted_unifrac_permanova_r2"]["status"] != "n/a"
     assert "best: independent (" in " ".join(result.output.split())
     assert result.output.rstrip().splitlines()[-1].startswith(f"report: {out / 'report.html'}")
+
+
+@pytest.mark.shared
+def test_global_patterns_as_qiime2_artifacts(shared_data, tmp_path):
+    """GlobalPatterns packed as QIIME 2 would pack it reads with the numbers of its SOURCE.md."""
+    from biom import Table
+
+    d = shared_data / "microbiome" / "global_patterns"
+    counts = pd.read_csv(d / "counts.tsv.gz", sep="\t", index_col=0)
+    counts.index = counts.index.astype(str)
+    with h5py.File(tmp_path / "feature-table.biom", "w") as handle:
+        Table(counts.to_numpy().T, list(counts.columns), list(counts.index)).to_hdf5(handle, "t")
+    ranks = pd.read_csv(d / "taxonomy.tsv", sep="\t", index_col=0, dtype=str)
+    prefixes = ["k", "p", "c", "o", "f", "g", "s"]  # Greengenes, as QIIME 2 writes it
+    taxon = [
+        "; ".join(f"{p}__{'' if pd.isna(v) else v}" for p, v in zip(prefixes, row, strict=True))
+        for row in ranks.itertuples(index=False)
+    ]
+    taxonomy = pd.DataFrame({"Feature ID": ranks.index, "Taxon": taxon, "Confidence": "0.9"})
+    table = write_artifact(
+        tmp_path / "table.qza",
+        "FeatureTable[Frequency]",
+        {"feature-table.biom": (tmp_path / "feature-table.biom").read_bytes()},
+    )
+    newick = (d / "tree.nwk").read_bytes()
+    tree = write_artifact(tmp_path / "rooted-tree.qza", "Phylogeny[Rooted]", {"tree.nwk": newick})
+    tax = write_artifact(
+        tmp_path / "taxonomy.qza",
+        "FeatureData[Taxonomy]",
+        {"taxonomy.tsv": taxonomy.to_csv(sep="\t", index=False).encode()},
+    )
+    gp = read_microbiome(table, tree=tree, taxonomy=tax, metadata=d / "sample_metadata.tsv")
+    # SOURCE.md: 26 samples x 19,216 OTUs, library sizes 58,688-2,357,181, 79 % zeros,
+    # a rooted tree whose 19,216 tips match the OTU ids; taxonomy.tsv's first row
+    assert gp.shape == (26, 19216)
+    sizes = np.asarray(gp.X).sum(axis=1)
+    assert sizes.min() == 58_688 and sizes.max() == 2_357_181
+    assert (np.asarray(gp.X) == 0).mean() == pytest.approx(0.79, abs=0.005)
+    assert gp.uns["tree_match"]["n_matched"] == 19216
+    assert gp.var.loc["549322", "class"] == "Thermoprotei"
+    assert pd.isna(gp.var.loc["549322", "order"])
+    assert gp.obs["SampleType"].value_counts()["Feces"] == 4
