@@ -51,3 +51,21 @@ def test_run_command(cohort, tmp_path):
     assert result.exit_code == 0, result.output
     assert (out / "report.html").is_file()
     assert (out / "synthetic" / "independent.h5ad").is_file()
+    # the terminal verdict names the only set as the best; the report's path comes last
+    assert "best: independent (" in " ".join(result.output.split())
+    assert result.output.rstrip().splitlines()[-1].startswith(f"report: {out / 'report.html'}")
+
+
+def test_demo_command_ends_with_the_verdict(cohort, tmp_path, monkeypatch):
+    import synthomics.datasets
+
+    demo = cohort.copy()
+    demo.obs["disease"] = demo.obs["group"]
+    monkeypatch.setattr(synthomics.datasets, "load_demo", lambda: demo)  # a small stand-in
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--models", "bootstrap", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    # bootstrap resamples training samples: they are exact copies, so privacy fails
+    assert "fails privacy, do not share: bootstrap (" in text and "exact copies" in text
+    assert result.output.rstrip().splitlines()[-1].startswith(f"report: {out / 'report.html'}")

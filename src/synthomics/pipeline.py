@@ -17,11 +17,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anndata as ad
 
 from synthomics.errors import InputError
+
+if TYPE_CHECKING:
+    from synthomics.metrics.records import Evaluation
 
 DEMO_MODELS: tuple[str, ...] = ("midasim", "ziln_copula")
 """The two strongest baselines on the demo data (``benchmarks/generators.py --evaluate``);
@@ -44,6 +47,8 @@ class PipelineResult:
         Folder of each fitted generator (reload with ``Generator.load``).
     timings
         Seconds spent fitting and sampling each generator, and evaluating.
+    evaluation
+        The evaluation behind the report (its verdicts: :mod:`synthomics.report.verdict`).
     """
 
     out: Path
@@ -51,6 +56,7 @@ class PipelineResult:
     synthetic: dict[str, Path] = field(default_factory=dict)
     models: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
+    evaluation: Evaluation | None = None
 
 
 def _progress() -> Any:
@@ -155,6 +161,7 @@ def run_pipeline(
     start = time.perf_counter()
     evaluation = evaluate(test, synthetic, train=train, label=label, seed=seed, progress=progress)
     result.timings["evaluation"] = {"seconds": time.perf_counter() - start}
+    result.evaluation = evaluation
     result.report = write_report(evaluation, out)
     (out / "timings.json").write_text(json.dumps(result.timings, indent=2) + "\n")
     return result

@@ -8,7 +8,8 @@ Microbiome tables
     samples, features, units, sparsity (fraction of zero entries), library size (counts) or
     row sums (relative units) as min/median/max, ranks present with the number of distinct
     names, the tree (tips, features on it, mean and smallest share of a sample's abundance
-    carried by the features on it), and each ``obs`` column.
+    carried by the features on it), the QIIME 2 artifacts read (type, uuid), and each
+    ``obs`` column.
 Genotype matrices
     individuals, rows (haplotypes in the haplotype layout), variants, layout, ploidy,
     phasing, missingness, the minor allele frequency spectrum, chromosomes and each label
@@ -239,6 +240,8 @@ def _microbiome_rows(adata: ad.AnnData) -> list[tuple[str, Any]]:
             rows.append(
                 ("abundance on tree", {"mean": float(share.mean()), "min": float(share.min())})
             )
+    for role, artifact in dict(adata.uns.get("qiime2_artifacts", {})).items():
+        rows.append((f"QIIME 2 {role}", {k: str(v) for k, v in dict(artifact).items()}))
     steps = adata.uns.get("preprocessing")
     if steps is not None:
         from synthomics.preprocessing.history import preprocessing_history

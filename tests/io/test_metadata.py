@@ -40,6 +40,41 @@ def test_ids_stay_text_and_qiime2_types_line_is_skipped(write_text):
     np.testing.assert_array_equal(frame["ph"], [7.1, 6.5])
 
 
+# QIIME 2 metadata rules (docs.qiime2.org, "Metadata in QIIME 2"): "#" lines are comments
+# anywhere except an id header like "#SampleID"; "#q2:types" declares categorical/numeric.
+@pytest.mark.parametrize("id_header", ["sample-id", "id", "#SampleID", "SampleID", "sample id"])
+def test_qiime2_metadata_headers_comments_and_types(write_text, id_header):
+    path = write_text(
+        "q2.tsv",
+        "# exported from a spreadsheet\t\t\n"
+        f"{id_header}\tsubject\tph\tsite\n"
+        "#q2:types\tcategorical\tnumeric\t\n"
+        "# samples of the second run below\n"
+        "S1\t01\t6.5\tgut\n"
+        "\n"
+        "S2\t02\tNA\ttongue\n",
+    )
+    frame = read_sample_metadata(path)
+    assert list(frame.index) == ["S1", "S2"]
+    assert list(frame.columns) == ["subject", "ph", "site"]
+    assert list(frame["subject"]) == ["01", "02"]  # categorical: the text, not 1.0 and 2.0
+    np.testing.assert_array_equal(frame["ph"], [6.5, np.nan])
+    assert list(frame["site"]) == ["gut", "tongue"]
+
+
+def test_qiime2_declared_types_are_checked(write_text):
+    numeric = write_text("n.tsv", "id\tph\n#q2:types\tnumeric\nS1\t7\nS2\tacid\n")
+    with pytest.raises(InputError) as info:
+        read_sample_metadata(numeric)
+    assert str(info.value) == (
+        f"{numeric}: line 4: 'acid' in column 'ph', declared numeric; "
+        "expected a number, or 'categorical' in the #q2:types row"
+    )
+    unknown = write_text("u.tsv", "id\tph\n#q2:types\tboolean\nS1\t7\n")
+    with pytest.raises(InputError, match="line 2: #q2:types declares 'boolean' for column 'ph'"):
+        read_sample_metadata(unknown)
+
+
 def test_missing_tokens_and_text_columns():
     column = infer_column(pd.Series(["40", "nd", "", " -", "NA", "33.5"]))
     np.testing.assert_array_equal(column, [40.0, np.nan, np.nan, np.nan, np.nan, 33.5])

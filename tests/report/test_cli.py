@@ -58,6 +58,10 @@ def test_evaluate_writes_the_report(files, tmp_path):
     assert result.exit_code == 0, result.output
     assert (out / "report.html").exists() and (out / "metrics.tsv").exists()
     assert "shuffled" in result.output and "floor" in result.output
+    # the terminal verdict: shuffled training rows are exact copies, so privacy fails
+    text = " ".join(result.output.split())
+    assert "fails privacy, do not share: shuffled (" in text and "exact copies" in text
+    assert result.output.rstrip().splitlines()[-1].startswith(f"report: {out / 'report.html'}")
 
 
 def test_mismatched_features_exit_with_a_message(files, tmp_path):

@@ -3,82 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from synthomics.cli.console import console, friendly_errors, reflow_help
-
-if TYPE_CHECKING:
-    from synthomics.metrics.records import Evaluation
-
-
-CONSOLE_HEADLINE = {"c2st_auc": "C2ST", "dcr_ratio": "DCR", "tstr_ratio_logistic": "TSTR"}
-"""Metrics shown in the console summary, with short column names."""
 
 
 def _read(path: Path, metadata: Path | None = None, tree: Path | None = None) -> object:
     from synthomics.io.microbiome import read_microbiome
 
     return read_microbiome(path, metadata=metadata, tree=tree)
-
-
-def _print_summary(evaluation: Evaluation, out: Path) -> None:
-    from rich.table import Table
-
-    from synthomics.report.html import family_summary, format_value
-
-    specs = {s.name: s for s in evaluation.specs}
-    table = Table(title="synthetic sets against the real-vs-real floor", title_style="bold")
-    table.add_column("set", style="bold", no_wrap=True, max_width=24)
-    for family in ("fidelity", "privacy", "utility"):
-        table.add_column(family[:4] + ".", justify="center", no_wrap=True)
-    headline = [m for m in CONSOLE_HEADLINE if m in specs]
-    for metric in headline:
-        table.add_column(
-            f"{CONSOLE_HEADLINE[metric]} {specs[metric].arrow}", justify="right", no_wrap=True
-        )
-    style = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "red"}
-    for name in evaluation.set_names:
-        records = evaluation.results[name]
-        cells = []
-        for family in ("fidelity", "privacy", "utility"):
-            counts = family_summary([r for r in records if r.family == family])
-            judged = sum(counts.get(s, 0) for s in ("pass", "warn", "fail"))
-            cells.append(f"{counts.get('pass', 0)}/{judged}" if judged else "n/a")
-        by_name = {r.name: r for r in records}
-        for metric in headline:
-            record = by_name[metric]
-            colour = style.get(record.status, "")
-            text = format_value(record.value, specs[metric])
-            cells.append(f"[{colour}]{text}[/]" if colour else text)
-        table.add_row(name, *cells)
-    first = evaluation.results[evaluation.set_names[0]]
-    floors = {r.name: r.floor for r in first}
-    table.add_row(
-        "[italic]floor[/]",
-        "",
-        "",
-        "",
-        *[f"[italic]{format_value(floors.get(m), specs[m])}[/]" for m in headline],
-    )
-    console.print(table)
-    console.print(
-        "[dim]fidelity/privacy/utility: metrics passing / judged; the floor row is "
-        "what two independent real samples reach.[/]"
-    )
-    errors = [
-        (n, r) for n in evaluation.set_names for r in evaluation.results[n] if r.status == "error"
-    ]
-    for name, record in errors[:10]:
-        console.print(f"[red]error[/] {name}: {record.name}: {record.error}", highlight=False)
-    for note in evaluation.notes:
-        console.print(f"[dim]• {note}[/]", highlight=False)
-    console.print(
-        f"report: [bold]{out / 'report.html'}[/]  metrics: {out / 'metrics.tsv'}, "
-        f"{out / 'metrics.json'}",
-        highlight=False,
-    )
 
 
 @reflow_help
@@ -112,7 +47,8 @@ def evaluate(
         typer.Option(
             "--tree",
             "-t",
-            help="Newick tree for Faith PD and UniFrac (tips matched to the features of REAL).",
+            help="Newick tree or QIIME 2 rooted-tree .qza for Faith PD and UniFrac (tips "
+            "matched to the features of REAL).",
         ),
     ] = None,
     label: Annotated[
@@ -195,6 +131,7 @@ def evaluate(
     from synthomics.errors import InputError
     from synthomics.metrics import evaluate as run_evaluation
     from synthomics.report import write_report
+    from synthomics.report.verdict import print_verdict
 
     if off_tree not in ("prune", "error"):
         raise InputError(None, f"--off-tree {off_tree!r}", expected="'prune' or 'error'")
@@ -233,4 +170,4 @@ def evaluate(
     )
     with console.status("writing the report"):
         write_report(evaluation, out, title=title)
-    _print_summary(evaluation, out)
+    print_verdict(evaluation, out / "report.html", console=console)

@@ -111,10 +111,10 @@ def evaluate_genotypes(
 
       synthomics evaluate-genotypes test.bed a.h5ad b.h5ad --names a,b -m samples.tsv
     """
-    from synthomics.cli.evaluate import _print_summary
     from synthomics.errors import InputError
     from synthomics.metrics import evaluate_genotypes as run_evaluation
     from synthomics.report import write_report
+    from synthomics.report.verdict import print_verdict
 
     set_names = [n.strip() for n in names.split(",")] if names else []
     if set_names and len(set_names) != len(synthetic):
@@ -156,4 +156,4 @@ def evaluate_genotypes(
     )
     with console.status("writing the report"):
         write_report(evaluation, out, title=title)
-    _print_summary(evaluation, out)
+    print_verdict(evaluation, out / "report.html", console=console)

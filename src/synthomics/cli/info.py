@@ -13,7 +13,7 @@ from synthomics.cli.console import console, friendly_errors, reflow_help
 if TYPE_CHECKING:
     import anndata as ad
 
-FORMAT_NAMES = "biom, table, metaphlan, h5ad, vcf, plink, hapt, genotype-matrix"
+FORMAT_NAMES = "biom, table, metaphlan, qiime2, h5ad, vcf, plink, hapt, genotype-matrix"
 """Format names listed in the help (those of :data:`synthomics.io.FORMATS`)."""
 
 MetadataOption = Annotated[
@@ -24,13 +24,18 @@ MetadataOption = Annotated[
 ]
 TreeOption = Annotated[
     Path | None,
-    typer.Option("--tree", "-t", help="Newick tree matched to the features (microbiome only)."),
+    typer.Option(
+        "--tree",
+        "-t",
+        help="Newick tree or QIIME 2 rooted-tree .qza matched to the features (microbiome only).",
+    ),
 ]
 TaxonomyOption = Annotated[
     Path | None,
     typer.Option(
         "--taxonomy",
-        help="Feature taxonomy table, rank columns or a taxonomy string column (microbiome only).",
+        help="Feature taxonomy table (rank columns or a taxonomy string column) or QIIME 2 "
+        "taxonomy .qza (microbiome only).",
     ),
 ]
 RankOption = Annotated[

@@ -35,6 +35,8 @@ def _model_list(models: str | None) -> list[str]:
 def _finish(result: object) -> None:
     from rich.table import Table
 
+    from synthomics.report.verdict import print_verdict
+
     table = Table(title="generators", title_style="bold")
     for column in ("model", "fit s", "sample s"):
         table.add_column(column, justify="right" if column != "model" else "left")
@@ -42,17 +44,29 @@ def _finish(result: object) -> None:
         if "fit_s" in times:
             table.add_row(name, f"{times['fit_s']:.1f}", f"{times['sample_s']:.2f}")
     console.print(table)
-    console.print(f"report: [bold]{result.report['html']}[/]", highlight=False)  # type: ignore[attr-defined]
+    print_verdict(result.evaluation, result.report["html"], console=console)  # type: ignore[attr-defined]
 
 
 @reflow_help
 @friendly_errors
 def run(
-    data: Annotated[Path, typer.Argument(help="Microbiome table (any format `convert` reads).")],
+    data: Annotated[
+        Path,
+        typer.Argument(help="Microbiome table (any format `convert` reads, QIIME 2 .qza too)."),
+    ],
     metadata: Annotated[
         Path | None, typer.Option("--metadata", "-m", help="Sample metadata table.")
     ] = None,
-    tree: Annotated[Path | None, typer.Option("--tree", "-t", help="Newick tree.")] = None,
+    tree: Annotated[
+        Path | None,
+        typer.Option("--tree", "-t", help="Newick tree or QIIME 2 rooted-tree .qza."),
+    ] = None,
+    taxonomy: Annotated[
+        Path | None,
+        typer.Option(
+            "--taxonomy", help="Feature taxonomy table (TSV) or QIIME 2 taxonomy .qza."
+        ),
+    ] = None,
     label: Annotated[
         str | None,
         typer.Option("--label", "-l", help="Metadata column: stratify, condition and predict."),
@@ -76,11 +90,14 @@ def run(
 
         synthomics run abundance.tsv.gz --metadata samples.tsv --tree tree.nwk \\
             --label disease --models diffusion,ziln_copula --out run1
+
+        synthomics run table.qza --tree rooted-tree.qza --taxonomy taxonomy.qza \\
+            --metadata sample-metadata.tsv --label body-site --out run2
     """
     from synthomics.io.microbiome import read_microbiome
     from synthomics.pipeline import run_pipeline
 
-    adata = read_microbiome(data, metadata=metadata, tree=tree)
+    adata = read_microbiome(data, metadata=metadata, tree=tree, taxonomy=taxonomy)
     result = run_pipeline(
         adata,
         models=_model_list(models),

@@ -68,6 +68,14 @@ FORMATS: dict[str, Format] = {
             "MetaPhlAn merged abundance table (k__...|s__... lineages, percent)",
         ),
         Format(
+            "qiime2",
+            "microbiome",
+            (".qza",),
+            "synthomics.io.qiime:read_qza_table",
+            None,
+            "QIIME 2 artifact: FeatureTable[Frequency] or [RelativeFrequency] (.qza)",
+        ),
+        Format(
             "h5ad",
             "any",
             (".h5ad",),

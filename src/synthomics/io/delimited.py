@@ -9,6 +9,11 @@ Layout of a file (:func:`scan_layout`)
     and otherwise tab when the header has one, else comma. gzip, bzip2 and xz compression are
     recognised from the first bytes, whatever the name.
 
+    Sample metadata is read with ``hash_comments=True``, the QIIME 2 metadata rule: every
+    line whose first cell starts with ``#`` is a comment, wherever it is, except a header
+    starting ``#SampleID``, ``#Sample ID``, ``#OTUID`` or ``#OTU ID`` and the ``#q2:``
+    directive rows (``#q2:types``), which are kept for the metadata reader.
+
 Numbers (:func:`parse_cells`)
     Cells are parsed with NumPy's string-to-float conversion, which rounds correctly (the
     same result as Python's :func:`float`), line by line: pandas' C parser was 50x slower on
@@ -118,12 +123,15 @@ class TextLayout:
         Lines above the header (comments, blanks).
     header
         Header fields; the first names the id column (may be ``""``).
+    hash_comments
+        Whether ``#`` lines below the header are comments (QIIME 2 metadata rule).
     """
 
     path: Path
     sep: str
     n_skip: int
     header: list[str]
+    hash_comments: bool = False
 
     @property
     def header_line(self) -> int:
@@ -131,7 +139,19 @@ class TextLayout:
         return self.n_skip + 1
 
 
-def scan_layout(path: str | os.PathLike[str], sep: str | None = None) -> TextLayout:
+_HASH_HEADERS = frozenset({"#sampleid", "#sample id", "#otuid", "#otu id"})
+"""First header cells that start with ``#`` yet are no comment under ``hash_comments``."""
+
+
+def _first_cell(line: str, sep: str | None) -> str:
+    if sep is None:
+        sep = "\t" if "\t" in line else ","
+    return line.split(sep, 1)[0].strip().strip('"')
+
+
+def scan_layout(
+    path: str | os.PathLike[str], sep: str | None = None, *, hash_comments: bool = False
+) -> TextLayout:
     """Find comment lines, delimiter and header of a text table (module docstring).
 
     Raises
@@ -149,13 +169,14 @@ def scan_layout(path: str | os.PathLike[str], sep: str | None = None) -> TextLay
             is_comment = line.startswith("#") and (
                 (sep is not None and sep not in line)
                 or (sep is None and "\t" not in line and "," not in line)
+                or (hash_comments and _first_cell(line, sep).lower() not in _HASH_HEADERS)
             )
             if is_comment or not line.strip():
                 n_skip += 1
                 continue
             header_text = line
             continue
-        if line.strip():
+        if line.strip() and not (hash_comments and _is_hash_comment(line)):
             first_data = line
             break
     if header_text is None:
@@ -169,7 +190,11 @@ def scan_layout(path: str | os.PathLike[str], sep: str | None = None) -> TextLay
             header = ["", *header]  # R write.csv: no name for the row-name column
         elif len(header) == n_data + 1 and header[-1] == "":
             header = header[:-1]  # a trailing delimiter on the header only
-    return TextLayout(path, sep, n_skip, header)
+    return TextLayout(path, sep, n_skip, header, hash_comments)
+
+
+def _is_hash_comment(line: str) -> bool:
+    return line.startswith("#") and not line.startswith("#q2:")
 
 
 def check_header(layout: TextLayout) -> None:
@@ -187,9 +212,11 @@ def check_header(layout: TextLayout) -> None:
 
 
 def read_text_frame(
-    path: str | os.PathLike[str], sep: str | None = None
+    path: str | os.PathLike[str], sep: str | None = None, *, hash_comments: bool = False
 ) -> tuple[pd.DataFrame, int]:
     """Read a delimited text table with every cell as text (for metadata and taxonomy).
+
+    ``hash_comments`` applies the QIIME 2 metadata rule for ``#`` lines (module docstring).
 
     Returns
     -------
@@ -201,7 +228,7 @@ def read_text_frame(
     InputError
         Missing or empty file, duplicate column names, rows of the wrong length.
     """
-    layout = scan_layout(path, sep)
+    layout = scan_layout(path, sep, hash_comments=hash_comments)
     check_header(layout)
     n = len(layout.header)
     rows: list[list[str]] = []
@@ -216,6 +243,8 @@ def read_text_frame(
 def _data_lines(layout: TextLayout) -> Iterator[tuple[int, str]]:
     for lineno, line in enumerate(iter_lines(layout.path), start=1):
         if lineno > layout.header_line and line.strip():
+            if layout.hash_comments and _is_hash_comment(line):
+                continue
             yield lineno, line
 
 

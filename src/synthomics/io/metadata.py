@@ -4,11 +4,15 @@ A metadata file is a TSV/CSV with one row per sample. The sample id column is th
 given; else the first column when it is named ``#SampleID``, ``sample_id``, ``SampleID``,
 ``sample-id``, ``sample_name``, ``sample`` or ``id`` (any case); else the first column with
 one of those names, in that order; else the first column.
-QIIME 2 ``#q2:types`` lines are skipped. Ids stay text (``001`` is not ``1``).
+Ids stay text (``001`` is not ``1``). QIIME 2 metadata files read as QIIME 2 reads them:
+lines starting with ``#`` are comments wherever they are (a ``#SampleID`` header excepted)
+and a ``#q2:types`` row below the header declares column types.
 
-Column types: a column is numeric (float64) when every value that is not a missing token
-parses as a number; missing tokens (:data:`MISSING_TOKENS`: blank, ``NA``, ``nan``, ``nd``,
-``no_data``, ...) become NaN in every column. Other columns stay text.
+Column types: a column declared ``categorical`` in a ``#q2:types`` row stays text; one
+declared ``numeric`` must hold numbers. Undeclared columns are numeric (float64) when every
+value that is not a missing token parses as a number. Missing tokens
+(:data:`MISSING_TOKENS`: blank, ``NA``, ``nan``, ``nd``, ``no_data``, ...) become NaN in
+every column. Other columns stay text.
 
 Joining (:func:`join_sample_metadata`): samples of the table without a metadata row get NaN
 (a warning, and the count in ``uns["metadata_join"]["samples_without_metadata"]``);
@@ -151,7 +155,7 @@ def read_sample_metadata(
     InputError
         Missing file, no rows, unknown ``id_column``, empty or duplicate sample ids.
     """
-    raw, first_line = read_text_frame(path)
+    raw, first_line = read_text_frame(path, hash_comments=True)
     if id_column is None:
         lowered = {str(c).strip().lower(): c for c in raw.columns}
         first = raw.columns[0]
@@ -165,7 +169,9 @@ def read_sample_metadata(
             path, f"no column {id_column!r}", expected=f"an id column among {list(raw.columns)}"
         )
     keep = ~raw[id_column].astype(str).str.startswith("#q2:")
-    lines = np.arange(first_line, first_line + len(raw))[keep.to_numpy()]
+    all_lines = np.arange(first_line, first_line + len(raw))
+    declared = _declared_types(raw[~keep], id_column, all_lines[~keep.to_numpy()], path)
+    lines = all_lines[keep.to_numpy()]
     raw = raw[keep]
     if raw.empty:
         raise InputError(path, "metadata table has no rows", expected="one row per sample")
@@ -190,7 +196,58 @@ def read_sample_metadata(
             expected="one metadata row per sample",
         )
     body = raw.drop(columns=[id_column]).set_axis(pd.Index(ids.to_numpy(), name=None))
-    return infer_column_types(body)
+    columns = {}
+    for column in body.columns:
+        kind = declared.get(column)
+        if kind == "categorical":
+            text = body[column].to_numpy(dtype=object).copy()
+            text[[is_missing_token(v) for v in text]] = np.nan
+            columns[column] = pd.Series(text, index=body.index, dtype=object)
+            continue
+        columns[column] = infer_column(body[column])
+        if kind == "numeric" and columns[column].dtype != np.float64:
+            bad = next(
+                k
+                for k, v in enumerate(body[column])
+                if not is_missing_token(v) and not _is_number(v)
+            )
+            raise InputError(
+                path,
+                f"{body[column].iloc[bad]!r} in column {column!r}, declared numeric",
+                where=f"line {lines[bad]}",
+                expected="a number, or 'categorical' in the #q2:types row",
+            )
+    return pd.DataFrame(columns, index=body.index)
+
+
+def _is_number(text: object) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
+
+
+def _declared_types(
+    directives: pd.DataFrame, id_column: str, lines: np.ndarray, path: object
+) -> dict[str, str]:
+    """``{column: "categorical" | "numeric"}`` from a QIIME 2 ``#q2:types`` row."""
+    declared: dict[str, str] = {}
+    for k, (_, row) in enumerate(directives.iterrows()):
+        if str(row[id_column]).strip().lower() != "#q2:types":
+            continue
+        for column, value in row.drop(id_column).items():
+            kind = str(value).strip().lower()
+            if kind in ("categorical", "numeric"):
+                declared[str(column)] = kind
+            elif kind:
+                raise InputError(
+                    path,
+                    f"#q2:types declares {str(value).strip()!r} for column {column!r}",
+                    where=f"line {lines[k]}",
+                    expected="'categorical' or 'numeric'",
+                )
+    return declared
 
 
 def load_sample_metadata(

@@ -1,9 +1,9 @@
 """One call to read a microbiome table with its sample metadata, taxonomy and tree.
 
 :func:`read_microbiome` reads the table with :func:`synthomics.io.read` (format detected
-from the name and content: BIOM, TSV/CSV, MetaPhlAn merged table, ``.h5ad``) and joins, in
-this order: a taxonomy table (replacing taxonomy found in the table), a sample metadata
-table (by sample id), and a Newick tree (matched by the tip-name rule of
+from the name and content: BIOM, TSV/CSV, MetaPhlAn merged table, ``.h5ad``, QIIME 2
+``.qza``) and joins, in this order: a taxonomy table (replacing taxonomy found in the
+table), a sample metadata table (by sample id), and a Newick tree (matched by the tip-name rule of
 :mod:`synthomics.io.tree`; without one, a tree is built from the rank columns).
 
 Every microbiome reader ends with :func:`finish_microbiome`, so the same options behave the
@@ -43,7 +43,8 @@ def finish_microbiome(
     taxonomy
         Taxonomy table file or frame (:func:`~synthomics.io.taxonomy.join_taxonomy`).
     tree
-        Newick file or :class:`skbio.TreeNode` (:func:`~synthomics.io.tree.attach_tree`).
+        Newick file, ``Phylogeny[Rooted]`` artifact or :class:`skbio.TreeNode`
+        (:func:`~synthomics.io.tree.attach_tree`).
     taxonomy_tree
         Without ``tree``, build one from the rank columns when ``adata`` has no tree yet.
 
@@ -53,6 +54,7 @@ def finish_microbiome(
         ``adata`` itself.
     """
     from synthomics.io.metadata import join_sample_metadata
+    from synthomics.io.qiime import record_side_artifacts
     from synthomics.io.taxonomy import join_taxonomy
     from synthomics.io.tree import attach_taxonomy_tree, attach_tree
 
@@ -64,6 +66,7 @@ def finish_microbiome(
         attach_tree(adata, tree)
     elif taxonomy_tree and "tree" not in adata.uns:
         attach_taxonomy_tree(adata)
+    record_side_artifacts(adata, tree=tree, taxonomy=taxonomy)
     return adata
 
 
@@ -82,16 +85,18 @@ def read_microbiome(
     ----------
     path
         The table: ``.biom`` (JSON or HDF5), ``.tsv``/``.csv``/``.txt`` (generic or
-        MetaPhlAn, compressed or not), ``.h5ad``.
+        MetaPhlAn, compressed or not), ``.h5ad``, a QIIME 2 ``FeatureTable`` artifact
+        (``.qza``).
     metadata
         Sample metadata TSV/CSV (or frame), joined on sample id.
     tree
-        Newick tree file (or :class:`skbio.TreeNode`).
+        Newick tree file or ``Phylogeny[Rooted]`` artifact (or :class:`skbio.TreeNode`).
     taxonomy
-        Feature taxonomy table (rank columns or taxonomy strings).
+        Feature taxonomy table (rank columns or taxonomy strings) or
+        ``FeatureData[Taxonomy]`` artifact.
     format
         Force a format of :data:`synthomics.io.FORMATS` (``"biom"``, ``"table"``,
-        ``"metaphlan"``, ``"h5ad"``).
+        ``"metaphlan"``, ``"h5ad"``, ``"qiime2"``).
     **options
         Passed to the reader: ``orientation``, ``units``, ``sum_rule``, ``sum_tolerance``,
         ``all_zero``, ``rank`` (MetaPhlAn), ``taxonomy_tree``...

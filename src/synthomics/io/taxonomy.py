@@ -254,13 +254,18 @@ def read_taxonomy_table(path: str | os.PathLike[str], id_column: str | None = No
     ``tax_table`` exports, ``NA`` for unassigned) or one taxonomy-string column (``Taxon`` as
     in QIIME 2's ``taxonomy.tsv``, ``taxonomy``, ``Consensus Lineage``, or simply the second
     of two columns). The feature id column is ``id_column``, else the first column. Other
-    columns (``Confidence``) are kept as they are.
+    columns (``Confidence``) are kept as they are. A QIIME 2 ``FeatureData[Taxonomy]``
+    artifact (``.qza``) is read by :func:`~synthomics.io.qiime.read_qza_taxonomy`.
 
     Raises
     ------
     InputError
         If the file is missing, empty, has duplicate feature ids, or no taxonomy column.
     """
+    from synthomics.io.qiime import is_artifact, read_qza_taxonomy
+
+    if is_artifact(path):
+        return read_qza_taxonomy(path, id_column=id_column)
     raw, first_line = read_text_frame(path)
     if raw.shape[1] < 2:
         raise InputError(

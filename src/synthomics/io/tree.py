@@ -54,11 +54,18 @@ ACCESSION = re.compile(r"\|(?:GCF|GCA)_[0-9]+(?:\.[0-9]+)?$")
 def read_tree(path: str | os.PathLike[str]) -> TreeNode:
     """Read a Newick file (gzip/bzip2/xz compressed or not), keeping underscores in names.
 
+    A QIIME 2 ``Phylogeny[Rooted]`` artifact (``.qza``) is read by
+    :func:`~synthomics.io.qiime.read_qza_tree`.
+
     Raises
     ------
     InputError
         If the file is missing, is not Newick, or has no named tips.
     """
+    from synthomics.io.qiime import is_artifact, read_qza_tree
+
+    if is_artifact(path):
+        return read_qza_tree(path)
     try:
         with open_text(path) as handle:
             text = handle.read()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthomics.metrics.records import FAMILIES, Evaluation, MetricResult, MetricSpec
+from synthomics.report.verdict import set_verdicts
 
 REAL_COLOUR = "#3b3b3b"
 """Colour of the real data in every figure."""
@@ -140,28 +141,9 @@ def _cell(record: MetricResult, spec: MetricSpec) -> str:
     return f'<td class="v s-{record.status.replace("/", "")}" title="{_esc(title)}">{text}</td>'
 
 
-def family_summary(records: Sequence[MetricResult]) -> dict[str, int]:
-    """Counts of each status among ``records``."""
-    counts: dict[str, int] = {}
-    for r in records:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    return counts
-
-
-def _verdict(counts: dict[str, int]) -> tuple[str, str]:
-    judged = sum(counts.get(s, 0) for s in ("pass", "warn", "fail"))
-    if judged == 0:
-        return "not assessed", "na"
-    fails, warns = counts.get("fail", 0), counts.get("warn", 0)
-    if fails == 0 and warns == 0:
-        return "good", "pass"
-    if fails == 0 or fails / judged <= 0.15:
-        return "mixed", "warn"
-    return "poor", "fail"
-
-
 def scorecard_html(evaluation: Evaluation, headline: Sequence[str]) -> str:
-    """One row per synthetic set: verdict per family, then the headline metrics."""
+    """One row per synthetic set: verdict per family (:mod:`.verdict`), then the headline
+    metrics."""
     specs = {s.name: s for s in evaluation.specs}
     colours = set_colours(evaluation.set_names)
     head = "".join(f"<th>{f.capitalize()}</th>" for f in FAMILIES)
@@ -171,24 +153,15 @@ def scorecard_html(evaluation: Evaluation, headline: Sequence[str]) -> str:
         for m in headline
         if m in specs
     )
+    verdicts = set_verdicts(evaluation)
     rows = []
     for name in evaluation.set_names:
         records = evaluation.results[name]
         cells = []
-        for family in FAMILIES:
-            counts = family_summary([r for r in records if r.family == family])
-            verdict, css = _verdict(counts)
-            judged = sum(counts.get(s, 0) for s in ("pass", "warn", "fail"))
-            detail = (
-                f"{counts.get('pass', 0)}/{judged} pass"
-                if judged
-                else (f"{counts.get('n/a', 0)} n/a" if counts.get("n/a") else "")
-            )
-            if counts.get("error"):
-                detail += f", {counts['error']} error"
+        for verdict in verdicts[name].values():
             cells.append(
-                f'<td class="fam s-{css}"><b>{verdict}</b><br>'
-                f'<span class="small">{detail}</span></td>'
+                f'<td class="fam s-{verdict.status}"><b>{verdict.rating}</b><br>'
+                f'<span class="small">{verdict.detail}</span></td>'
             )
         by_name = {r.name: r for r in records}
         cells += [_cell(by_name[m], specs[m]) for m in headline if m in by_name]

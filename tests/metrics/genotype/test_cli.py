@@ -68,6 +68,10 @@ def test_cli_writes_the_report(files, tmp_path, kind):
     assert records["exact_copies"]["value"] == 1.0  # rows of the training set
     assert records["tstr_ratio_logistic"]["value"] is not None
     assert "Linkage disequilibrium decay" in (out / "report.html").read_text()
+    # the terminal verdict: the copied rows fail privacy; the report's path comes last
+    text = " ".join(result.output.split())
+    assert "fails privacy, do not share: shuffled (" in text and "exact copies" in text
+    assert result.output.rstrip().splitlines()[-1].startswith(f"report: {out / 'report.html'}")
 
 
 def test_cli_names_the_set_lacking_variants(files, tmp_path):
