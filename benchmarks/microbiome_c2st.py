@@ -299,6 +299,8 @@ def run_one(
         synthetic = model.sample(test.n_obs, seed=seed + 1000)
         sample_seconds = time.perf_counter() - start
         sets[name] = (proportions(synthetic), fit_seconds, sample_seconds)
+        if registry == "diffusion" and args.calibration_ablation:
+            sets.update(calibration_variants(model, name, test.n_obs, seed))
     for name, (Q, fit_seconds, sample_seconds) in sets.items():
         values = judge(real, Q, P_train, seed)
         if name == "real (floor)":  # a subsample of the training set: no privacy to judge
@@ -316,6 +318,29 @@ def run_one(
             flush=True,
         )
     return rows, diagnosis
+
+
+def calibration_variants(
+    model: Any, name: str, n: int, seed: int
+) -> dict[str, tuple[np.ndarray, float, float]]:
+    """The same trained network sampled without each of its decoder calibrations."""
+    import torch
+
+    out = {}
+    calibration, spread = model.calibration_, model.presence_sd_
+    model.calibration_ = None
+    out[f"{name} − abundance calibration"] = proportions(model.sample(n, seed=seed + 1000))
+    model.calibration_, model.presence_sd_ = calibration, 0.0
+    out[f"{name} − richness spread"] = proportions(model.sample(n, seed=seed + 1000))
+    bias = model.module_.presence.readout.bias
+    with torch.no_grad():
+        bias -= torch.from_numpy(model.presence_bias_shift_).float()
+    model.calibration_ = None
+    out[f"{name} − all calibration"] = proportions(model.sample(n, seed=seed + 1000))
+    with torch.no_grad():
+        bias += torch.from_numpy(model.presence_bias_shift_).float()
+    model.calibration_, model.presence_sd_ = calibration, spread
+    return {key: (value, np.nan, np.nan) for key, value in out.items()}
 
 
 def interval(values: np.ndarray) -> tuple[float, float, float]:
@@ -412,6 +437,17 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--generators", default="diffusion,midasim,independent")
     parser.add_argument("--ablation", action="store_true")
+    parser.add_argument(
+        "--calibration-ablation",
+        action="store_true",
+        help="also sample each diffusion model without its decoder calibrations",
+    )
+    parser.add_argument(
+        "--combine",
+        nargs="*",
+        default=[],
+        help="earlier output folders whose runs are merged into this one's tables",
+    )
     parser.add_argument("--reference", default="midasim")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--test-fraction", type=float, default=0.3)
@@ -431,6 +467,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     diagnoses: list[tuple[str, dict[str, dict[str, float]]]] = []
+    for folder in args.combine:
+        rows += pd.read_csv(Path(folder) / "runs.csv").to_dict("records")
+        diagnoses += [tuple(d) for d in json.loads((Path(folder) / "diagnosis.json").read_text())]
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [(d, pool.submit(run_one, d, s, generators, args)) for d, s in jobs]
         for dataset, future in futures:
@@ -441,6 +480,12 @@ def main() -> None:
             frame.to_csv(out / "runs.csv", index=False)
             (out / "summary.md").write_text(summary_table(frame, args.reference))
             (out / "diagnosis.md").write_text(diagnosis_table(diagnoses, args.top))
+            (out / "diagnosis.json").write_text(json.dumps(diagnoses))
+    frame = pd.DataFrame(rows)
+    frame.to_csv(out / "runs.csv", index=False)
+    (out / "summary.md").write_text(summary_table(frame, args.reference))
+    (out / "diagnosis.md").write_text(diagnosis_table(diagnoses, args.top))
+    (out / "diagnosis.json").write_text(json.dumps(diagnoses))
     (out / "config.json").write_text(
         json.dumps({"generators": generators, "seeds": args.seeds, "datasets": datasets})
     )

@@ -9,7 +9,6 @@ from synthomics.datasets import synthetic_microbiome
 from synthomics.errors import InputError
 from synthomics.generators import get_generator, load_generator
 from synthomics.microbiome_diffusion import MicrobiomeDiffusion
-from synthomics.microbiome_diffusion.model import presence_preserving_multinomial
 
 FAST = {"size": "tiny", "poincare_epochs": 5, "sampling_steps": 8, "progress": False}
 
@@ -111,12 +110,3 @@ def test_bad_options_raise_input_errors():
         MicrobiomeDiffusion(size="huge")
     with pytest.raises(InputError, match="max_steps"):
         MicrobiomeDiffusion(max_steps=0)
-
-
-def test_presence_preserving_multinomial():
-    rng = np.random.default_rng(0)
-    proportions = np.array([[0.5, 0.5, 0.0], [0.98, 0.01, 0.01], [0.2, 0.3, 0.5]])
-    counts = presence_preserving_multinomial(proportions, np.array([10, 50, 2]), rng)
-    np.testing.assert_array_equal(counts.sum(axis=1), [10, 50, 2])
-    np.testing.assert_array_equal(counts[:2] > 0, proportions[:2] > 0)  # depth >= richness
-    assert counts[2].sum() == 2  # depth below richness: plain multinomial

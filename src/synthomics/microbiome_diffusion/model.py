@@ -93,7 +93,7 @@ from synthomics.generators.microbiome import (
     SamplePlan,
 )
 
-__all__ = ["SIZES", "MicrobiomeDiffusion", "presence_preserving_multinomial"]
+__all__ = ["SIZES", "MicrobiomeDiffusion"]
 
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"dim": 64, "n_blocks": 1},
@@ -111,29 +111,8 @@ HIERARCHIES: tuple[str, ...] = ("auto", "taxonomy", "tree")
 SAMPLE_CHUNK = 4096
 CALIBRATION_SAMPLES = 2000
 PREVALENCE_ROUNDS = 2
+PRESENCE_SD_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 MAX_PREVALENCE_SHIFT = 2.0
-
-
-def presence_preserving_multinomial(
-    proportions: np.ndarray, library_sizes: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """Reads that keep the presence pattern: one per present taxon, the rest multinomial.
-
-    Row ``i`` gets ``1 + Multinomial(L_i - r_i, p_i)`` reads on its ``r_i`` present taxa.
-    Where the depth ``L_i`` is below the richness, reads are plain
-    ``Multinomial(L_i, p_i)`` (some present taxa then get no read).
-    """
-    present = proportions > 0
-    richness = present.sum(axis=1)
-    sizes = np.asarray(library_sizes, dtype=np.int64)
-    extra = np.maximum(sizes - richness, 0)
-    p = proportions / proportions.sum(axis=1, keepdims=True)
-    counts = rng.multinomial(extra, p).astype(np.int64)
-    enough = sizes >= richness
-    counts[enough] += present[enough]
-    if (~enough).any():
-        counts[~enough] = rng.multinomial(sizes[~enough], p[~enough])
-    return counts
 
 
 class MicrobiomeDiffusion(MicrobiomeGenerator):
@@ -334,6 +313,7 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         self.process_: Any = None
         self.transform_: Any = None
         self.calibration_: Any = None
+        self.presence_sd_ = 0.0
         self.architecture_: dict[str, Any] = {}
         self.fit_record_: dict[str, Any] = {}
 
@@ -501,17 +481,21 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
 
         if not (self.calibrate_prevalence or self.calibrate_abundance):
             return None
-        n = max(CALIBRATION_SAMPLES, 4 * data.n_samples)
+        n = min(max(CALIBRATION_SAMPLES, 4 * data.n_samples), 3 * CALIBRATION_SAMPLES)
         plan = SamplePlan(rng.choice(data.codes, n), None)
         target = _logit_prevalence((data.proportions > 0).sum(axis=0), data.n_samples)
+        self.presence_sd_ = 0.0
+        if self.calibrate_prevalence:
+            self.presence_sd_ = self._richness_spread(plan, data, rng)
         rounds = PREVALENCE_ROUNDS if self.calibrate_prevalence else 0
+        self.presence_bias_shift_ = np.zeros(data.n_features)
         for _ in range(rounds):
             present, scores = self._generate(plan, rng)
             gap = target - _logit_prevalence(present.sum(axis=0), n)
+            shift = np.clip(gap, -MAX_PREVALENCE_SHIFT, MAX_PREVALENCE_SHIFT)
+            self.presence_bias_shift_ += shift
             with torch.no_grad():
-                self.module_.presence.readout.bias += torch.from_numpy(
-                    np.clip(gap, -MAX_PREVALENCE_SHIFT, MAX_PREVALENCE_SHIFT)
-                ).float()
+                self.module_.presence.readout.bias += torch.from_numpy(shift).float()
         present, scores = self._generate(plan, rng)
         generated = present.mean(axis=0)
         observed = (data.proportions > 0).mean(axis=0)
@@ -521,6 +505,30 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         if not self.calibrate_abundance:
             return None
         return MarginalCalibration.fit(present, scores)
+
+    def _richness_spread(
+        self, plan: SamplePlan, data: MicrobiomeTrainingData, rng: np.random.Generator
+    ) -> float:
+        """The sd of a per-sample presence-logit shift that gives the training richness sd.
+
+        A network trained on a few hundred samples draws richness too uniform across
+        samples; a sample-level random shift of every presence logit (the sample effect
+        of MIDASim's presence model) widens it. The first sd on :data:`PRESENCE_SD_GRID`
+        whose draws reach the training richness sd is refined by linear interpolation.
+        """
+        target = float((data.proportions > 0).sum(axis=1).std())
+        previous_sd, previous_spread = 0.0, None
+        for sd in (0.0, *PRESENCE_SD_GRID):
+            self.presence_sd_ = sd
+            present, _ = self._generate(plan, rng)
+            spread = float(present.sum(axis=1).std())
+            if spread >= target:
+                if previous_spread is None or spread == previous_spread:
+                    return sd
+                share = (target - previous_spread) / (spread - previous_spread)
+                return previous_sd + share * (sd - previous_sd)
+            previous_sd, previous_spread = sd, spread
+        return previous_sd
 
     # ----------------------------------------------------------------- sample
 
@@ -561,6 +569,7 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         clip = module.clip_denoised(transform.low, transform.high)
         conditional = self.condition_ is not None
+        offsets = rng.normal(0.0, 1.0, plan.n) * float(getattr(self, "presence_sd_", 0.0))
         present = np.zeros((plan.n, transform.n_taxa), dtype=bool)
         scores = np.zeros((plan.n, transform.n_taxa))
         with torch.inference_mode():
@@ -568,8 +577,9 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
                 rows = slice(start, min(start + SAMPLE_CHUNK, plan.n))
                 n = rows.stop - rows.start
                 cond = torch.from_numpy(plan.codes[rows]).long() if conditional else None
+                net = _with_presence_offset(module, torch.from_numpy(offsets[rows]).float())
                 x0 = self.process_.sample(
-                    module,
+                    net,
                     (n, 2, transform.n_taxa),
                     cond=cond,
                     guidance_scale=guidance,
@@ -595,6 +605,7 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
             state["taxon_embedding"] = np.asarray(self.embedding_, dtype=np.float64)
         if self.calibration_ is not None:
             state["calibration/generated"] = self.calibration_.generated
+        state["calibration/presence_sd"] = np.array([self.presence_sd_])
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -613,6 +624,7 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
             }
         )
         self.prevalence_ = np.asarray(state["prevalence"])
+        self.presence_sd_ = float(np.asarray(state.get("calibration/presence_sd", [0.0]))[0])
         calibration = state.get("calibration/generated")
         self.calibration_ = (
             None if calibration is None else MarginalCalibration(np.asarray(calibration))
@@ -643,6 +655,16 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         """Number of trainable parameters of the fitted network."""
         self._require_fitted("n_parameters")
         return int(sum(p.numel() for p in self.module_.parameters()))
+
+
+def _with_presence_offset(module: Any, offset: Any) -> Any:
+    """The denoiser with a per-sample presence-logit shift (batches doubled for guidance)."""
+
+    def net(inputs: dict[str, Any]) -> Any:
+        repeat = inputs["x_t"].shape[0] // len(offset)
+        return module({**inputs, "presence_offset": offset.repeat(repeat)})
+
+    return net
 
 
 def _logit_prevalence(present: np.ndarray, n: int) -> np.ndarray:

@@ -203,6 +203,9 @@ class MicrobiomeDenoiser(nn.Module):
             features = torch.cat([x_t, torch.zeros_like(x_t) if previous is None else previous], 1)
         h = self.trunk(self.input(features), emb)
         logits = self.presence(h, inputs.get("cond"))
+        offset = inputs.get("presence_offset")
+        if offset is not None:  # a per-sample shift of every presence logit (sampling only)
+            logits = logits + offset[:, None]
         heads = self.abundance(h)
         if self.independent_skip:
             # the network gives each taxon's prior given the rest (presence logit; abundance

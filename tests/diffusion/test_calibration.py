@@ -1,0 +1,110 @@
+"""The microbiome diffusion model's decoder calibration and its outputs in the data's units."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import ndtri
+
+from synthomics.datasets import synthetic_microbiome
+from synthomics.generators import get_generator
+from synthomics.microbiome_diffusion.transform import (
+    MarginalCalibration,
+    PresenceLogAbundance,
+)
+
+FAST = {"size": "tiny", "poincare_epochs": 5, "sampling_steps": 8, "progress": False}
+
+
+def test_rare_taxa_maps_take_the_within_taxon_variance_of_the_least_prevalent_band():
+    # taxa 0-3 present in all 40 samples around very different means (log 2, 4, 6, 8)
+    # with different spreads; taxon 4 present in 3 samples. The rare taxon's prior
+    # variance is pooled within the least prevalent quarter of the well-observed taxa
+    # (here taxon 0, the first of four tied by prevalence), so its Gaussian map has sd
+    # sqrt((s4 + 3 * var0) / (2 + 3)) with var0 the variance of taxon 0's log shares,
+    # not the total variance (about 5) that the differences between taxon means give.
+    rng = np.random.default_rng(0)
+    logs = np.array([2.0, 4.0, 6.0, 8.0]) + rng.standard_normal((40, 4)) * [0.1, 0.2, 0.3, 0.4]
+    raw = np.zeros((40, 5))
+    raw[:, :4] = np.exp(logs)
+    raw[:3, 4] = np.exp([1.0, 1.5, 2.0])
+    proportions = raw / raw.sum(axis=1, keepdims=True)
+    transform = PresenceLogAbundance.fit(proportions, "log", min_quantile_samples=10)
+    rare = np.log(proportions[:3, 4])
+    squares = ((rare - rare.mean()) ** 2).sum()
+    var0 = np.log(proportions[:, 0]).var(ddof=1)
+    expected_sd = np.sqrt((squares + 3 * var0) / (2 + 3))
+    assert expected_sd < 0.5  # the total variance would give about 1.5
+    values, scores = transform.values[4], transform.scores[4]
+    slope = (values[-1] - values[0]) / (scores[-1] - scores[0])
+    assert slope == pytest.approx(expected_sd, rel=1e-6)
+
+
+def test_marginal_calibration_maps_generated_quantiles_to_the_normal():
+    rng = np.random.default_rng(1)
+    scores = np.column_stack([rng.normal(1.0, 0.5, 4000), rng.normal(0.0, 1.0, 4000)])
+    present = np.ones_like(scores, dtype=bool)
+    present[40:, 1] = False  # taxon 1: too few generated presences, identity
+    calibration = MarginalCalibration.fit(present, scores, knots=64, min_present=100)
+    out = calibration.apply(scores)
+    # taxon 0: (z - 1) / 0.5 is standard normal; the empirical map agrees within the
+    # sampling error of 4,000 draws
+    inner = np.abs(scores[:, 0] - 1.0) < 1.0
+    np.testing.assert_allclose(out[inner, 0], (scores[inner, 0] - 1.0) / 0.5, atol=0.08)
+    np.testing.assert_allclose(out[:, 1], scores[:, 1], atol=1e-12)
+    # beyond the extreme generated quantile: shifted with slope one
+    top = calibration.generated[0, -1]
+    assert calibration.apply(np.array([[top + 2.0, 0.0]]))[0, 0] == pytest.approx(
+        ndtri(1 - 0.5 / 64) + 2.0
+    )
+
+
+@pytest.fixture(scope="module")
+def counts_table():
+    adata = synthetic_microbiome(n_samples=80, n_taxa=30, seed=5)
+    assert adata.uns["units"] == "counts"
+    return adata
+
+
+def test_reads_are_rounded_shares_with_one_read_per_present_taxon(counts_table):
+    model = get_generator("diffusion", seed=0, max_steps=30, **FAST).fit(counts_table)
+    synthetic = model.sample(40, seed=2)
+    counts = synthetic.layers["counts"]
+    proportions, present = synthetic.X, synthetic.X > 0
+    np.testing.assert_array_equal(counts > 0, present)
+    # X is the reads' total-sum scaling: the data's own units
+    np.testing.assert_allclose(proportions, counts / counts.sum(axis=1, keepdims=True))
+    # a present taxon whose share of the depth is under one read gets exactly one read
+    # (no extra read on top of its share, which made rare taxa twice as abundant)
+    draw = model.draw(
+        type("Plan", (), {"n": 40, "codes": np.zeros(40, int), "library_sizes": None})(),
+        np.random.default_rng(3),
+    )
+    depth = counts.sum(axis=1, keepdims=True)
+    assert draw.counts is None
+    assert np.all(counts[present & (proportions * depth < 1.5)] <= 2)
+
+
+def test_prevalence_calibration_brings_generated_prevalence_to_the_data(counts_table):
+    # a barely trained network (20 steps) with and without the calibration
+    observed = (counts_table.X > 0).mean(axis=0)
+    errors = {}
+    for calibrate in (False, True):
+        model = get_generator(
+            "diffusion", seed=0, max_steps=20, calibrate_prevalence=calibrate, **FAST
+        ).fit(counts_table)
+        generated = (model.sample(1000, seed=4).X > 0).mean(axis=0)
+        errors[calibrate] = np.abs(generated - observed).mean()
+    assert errors[True] < errors[False]
+    assert errors[True] < 0.05
+
+
+def test_calibration_survives_save_and_load(counts_table, tmp_path):
+    from synthomics.generators import load_generator
+
+    model = get_generator("diffusion", seed=1, max_steps=20, **FAST).fit(counts_table)
+    model.save(tmp_path / "model")
+    loaded = load_generator(tmp_path / "model")
+    assert loaded.presence_sd_ == model.presence_sd_
+    np.testing.assert_array_equal(loaded.calibration_.generated, model.calibration_.generated)
+    np.testing.assert_array_equal(loaded.sample(20, seed=5).X, model.sample(20, seed=5).X)
