@@ -178,7 +178,7 @@ def train_diffusion(
             callbacks=[*([best] if stop_early else []), EpochProgress(task, description)],
             check_val_every_n_epoch=val_every,
         )
-        trainer.fit(plan, datamodule=datamodule, ckpt_path=ckpt_path)
+        trainer.fit(plan, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     trained = plan.module.to("cpu").eval()
     for parameter in trained.parameters():
         parameter.requires_grad_(False)

@@ -289,7 +289,7 @@ class MicrobiomeMAE(TaxaEmbedder):
                 progress=progress,
                 max_time=max_time,
             )
-            trainer.fit(plan, datamodule=data, ckpt_path=ckpt_path)
+            trainer.fit(plan, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
         self.module.cpu().eval()
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         self.training_summary = {
