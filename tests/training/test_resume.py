@@ -164,3 +164,63 @@ def test_pretrain_killed_mid_training_resumes_to_the_uninterrupted_weights(tmp_p
     expected, resumed = _arrays(whole / "weights.safetensors"), _arrays(out / "weights.safetensors")
     for key, value in expected.items():
         np.testing.assert_array_equal(resumed[key], value, err_msg=key)
+
+
+class _Payload:
+    """Unpickling this runs ``os.system`` (what a crafted checkpoint would do)."""
+
+    def __init__(self, flag: Path) -> None:
+        self.flag = flag
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.flag}",))
+
+
+def test_a_crafted_checkpoint_is_read_weights_only_and_never_runs(table, tmp_path):
+    from synthomics.errors import InputError
+    from synthomics.generators import get_generator
+    from synthomics.io import read
+
+    flag = tmp_path / "ran"
+    torch.save(
+        {"global_step": 2, "epoch": 0, "state_dict": {}, "payload": _Payload(flag)},
+        tmp_path / "last.ckpt",
+    )
+    model = get_generator(
+        "diffusion", size="tiny", max_steps=4, progress=False, checkpoint_dir=str(tmp_path),
+        resume=True,
+    )  # fmt: skip
+    with pytest.raises(InputError, match=r"last\.ckpt: unreadable checkpoint \(Weights only"):
+        model.fit(read(table))
+    assert not flag.exists()
+
+
+def test_lightning_is_asked_for_weights_only_loading(table, tmp_path, monkeypatch):
+    # torch >= 2.6 defaults to weights-only, but Lightning passes weights_only=None through
+    # to torch.load, which an older torch reads as "unpickle anything": ask explicitly
+    import lightning as L
+
+    from synthomics.embeddings import MicrobiomeMAE
+    from synthomics.embeddings.synthetic import synthetic_profiles
+    from synthomics.generators import get_generator
+    from synthomics.io import read
+
+    calls = []
+    fit = L.Trainer.fit
+
+    def recording_fit(self, *args, **kwargs):
+        calls.append(kwargs.get("weights_only"))
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(L.Trainer, "fit", recording_fit)
+    options = {"size": "tiny", "max_steps": 4, "progress": False, "checkpoint_dir": str(tmp_path)}
+    adata = read(table)
+    get_generator("diffusion", **options).fit(adata)
+    get_generator("diffusion", resume=True, **options).fit(adata)
+    profiles = synthetic_profiles(20, 6, seed=0)
+    mae = {"max_epochs": 1, "progress": False, "min_prevalence": 0.0}
+    MicrobiomeMAE(encoder_sizes=[4]).pretrain(profiles, checkpoint_dir=tmp_path / "m", **mae)
+    MicrobiomeMAE(encoder_sizes=[4]).pretrain(
+        profiles, checkpoint_dir=tmp_path / "m", resume=True, **{**mae, "max_epochs": 2}
+    )
+    assert calls == [True, True, True, True]
