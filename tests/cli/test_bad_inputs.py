@@ -157,6 +157,13 @@ def sample_out_is_a_folder(tmp_path, good):
     ]
 
 
+def evaluate_out_is_a_file(tmp_path, good):
+    (tmp_path / "report").write_text("x")
+    return ["evaluate", str(good[0]), str(good[0]), "-o", str(tmp_path / "report")], [
+        f"{tmp_path / 'report'}: --out: is a file; expected a folder"
+    ]
+
+
 def _sample(model: Path, tmp_path: Path) -> list[str]:
     return ["sample", str(model), "-n", "3", "-o", str(tmp_path / "out.h5ad")]
 
@@ -217,6 +224,7 @@ CASES = [
     fit_out_is_a_file_fails_before_reading,
     fit_read_only,
     sample_out_is_a_folder,
+    evaluate_out_is_a_file,
     manifest_names_a_file_outside,
     manifest_climbs_out,
     random_arrays,

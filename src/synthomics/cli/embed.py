@@ -282,6 +282,9 @@ def embed(
 
       synthomics embed MBEmbed/model new_cohort.tsv --units percent --out emb.csv
     """
+    from synthomics.io.atomic import check_output
+
+    check_output(out, option="--out")
     from synthomics.embeddings import AlignmentWarning, load_embedder
     from synthomics.errors import InputError
 

@@ -42,7 +42,7 @@ def check_output(
     target = Path(target)
     where = option
     if folder and target.exists() and not target.is_dir():
-        raise InputError(target, "is a file", where=where, expected="a folder for the model")
+        raise InputError(target, "is a file", where=where, expected="a folder")
     if not folder and target.is_dir():
         raise InputError(target, "is a folder", where=where, expected="a file name to write")
     parent = target if folder and target.is_dir() else target.parent

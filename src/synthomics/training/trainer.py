@@ -231,7 +231,7 @@ class ResumableCheckpoint(Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._last_save = time.monotonic() - self.every_seconds  # the first epoch saves
-        if threading.current_thread() is threading.main_thread() and trainer.is_global_zero:
+        if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self._previous[signum] = signal.signal(signum, self._on_signal)
 
@@ -243,7 +243,8 @@ class ResumableCheckpoint(Callback):
     # saving --------------------------------------------------------------------------
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         due = time.monotonic() - self._last_save >= self.every_seconds
-        if due or self.stop_signal:
+        # one decision for all processes (saving is collective under DDP)
+        if trainer.strategy.reduce_boolean_decision(bool(due or self.stop_signal), all=False):
             self._save(trainer)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -258,7 +259,8 @@ class ResumableCheckpoint(Callback):
             os.replace(tmp, path)
         self._last_save = time.monotonic()
         self.saved_step = int(trainer.global_step)
-        if self.stop_signal:
+        if trainer.strategy.reduce_boolean_decision(bool(self.stop_signal), all=False):
+            self.stop_signal = self.stop_signal or "a signal to another process"
             trainer.should_stop = True
 
     def on_save_checkpoint(
