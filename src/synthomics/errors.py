@@ -55,3 +55,7 @@ class InputError(SynthomicsError, ValueError):
 
 class UnknownFormatError(InputError):
     """The format of a file could not be determined or is not supported."""
+
+
+class TrainingInterrupted(SynthomicsError):
+    """Training stopped on SIGINT/SIGTERM after saving a checkpoint to resume from."""

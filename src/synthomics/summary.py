@@ -217,6 +217,10 @@ def _microbiome_rows(adata: ad.AnnData) -> list[tuple[str, Any]]:
         if rank in adata.var.columns
     }
     rows.append(("ranks", ranks if ranks else "none"))
+    if "orientation" in adata.uns:  # text tables: which axis held the samples, and why
+        rule = adata.uns.get("orientation_rule")
+        orientation = str(adata.uns["orientation"]).replace("-", " ")
+        rows.append(("orientation", f"{orientation} ({rule})" if rule else orientation))
     newick = adata.uns.get("tree")
     if newick is None:
         rows.append(("tree", "none"))

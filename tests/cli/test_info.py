@@ -210,3 +210,17 @@ def test_sparsity_of_h5ad_round_trip(runner, tmp_path, small_microbiome):
     path = write(small_microbiome, tmp_path / "t.h5ad")
     (entry,) = _json(runner, path)
     assert entry["fields"]["sparsity"] == pytest.approx(float(np.mean(small_microbiome.X == 0)))
+
+
+def test_info_says_which_orientation_was_chosen_and_why(runner, tmp_path):
+    # features as rows under an empty corner cell: the taxonomy-like row names decide
+    path = tmp_path / "t.tsv"
+    path.write_text(
+        "\tS1\tS2\tS3\n"
+        "k__Bacteria;p__Firmicutes;g__Blautia\t3\t0\t1\n"
+        "k__Bacteria;p__Bacteroidetes;g__Prevotella\t5\t2\t0\n"
+    )
+    (entry,) = _json(runner, path)
+    assert entry["fields"]["orientation"] == "samples as columns (row names look like taxonomy)"
+    (entry,) = _json(runner, path, "--orientation", "samples-as-rows")
+    assert entry["fields"]["orientation"] == "samples as rows (orientation='samples-as-rows')"

@@ -161,3 +161,21 @@ def test_reference_order_column_is_validated(tmp_path):
     pd.DataFrame({"species_name": ["a b", "c d"], "order": [0, 0]}).to_csv(path, index=False)
     with pytest.raises(InputError, match="permutation"):
         read_species_reference(path)
+
+
+def test_declared_layer_sizes_are_bounded_before_any_allocation(tmp_path):
+    # a crafted pickle: a Linear whose attributes claim 10^9 x 10^9 weights (4 EB of float32)
+    # over a 3 x 3 stored weight; nn.Linear(10**9, 10**9) would try to allocate all of it
+    layer = nn.Linear(3, 3)
+    layer.in_features = layer.out_features = 10**9
+    torch.save(nn.Sequential(layer), tmp_path / "huge.pkl")
+    with pytest.raises(InputError, match=r"huge\.pkl: layer '0' declares 1000000000000000000 w"):
+        read_torch_zip_module(tmp_path / "huge.pkl")
+    layer.in_features = layer.out_features = 4  # small, but not the stored 3 x 3 weight
+    torch.save(nn.Sequential(layer), tmp_path / "lying.pkl")
+    with pytest.raises(InputError, match=r"declares sizes \(4, 4\) but holds a weight of shape"):
+        read_torch_zip_module(tmp_path / "lying.pkl")
+    layer.in_features = -1
+    torch.save(nn.Sequential(layer), tmp_path / "negative.pkl")
+    with pytest.raises(InputError, match="declares the size -1"):
+        read_torch_zip_module(tmp_path / "negative.pkl")

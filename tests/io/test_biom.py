@@ -143,3 +143,19 @@ def test_failed_write_leaves_no_file(tmp_path, small_adata, monkeypatch):
         write_biom(small_adata, tmp_path / "out.biom.gz")
     assert os.listdir(tmp_path) == []
     assert biom_module  # the module under test is the one patched through Table
+
+
+@pytest.mark.parametrize("name", ["out.biom", "out.biom.json"])
+def test_integer_metadata_columns_stay_integers(tmp_path, small_adata, name):
+    adata = small_adata.copy()
+    adata.obs["age"] = np.array([31, 40, 52, 67], dtype=np.int64)[: adata.n_obs]
+    adata.obs["bmi"] = np.linspace(20.5, 30.0, adata.n_obs)
+    path = write_biom(adata, tmp_path / name)
+    from biom import load_table
+
+    stored = load_table(str(path)).metadata(adata.obs_names[0], axis="sample")
+    assert stored["age"] == 31 and isinstance(stored["age"], int | np.integer)  # was 31.0
+    back = read_biom(path)
+    assert back.obs["age"].dtype.kind == "i"
+    assert back.obs["age"].tolist() == [31, 40, 52, 67][: adata.n_obs]
+    assert back.obs["bmi"].dtype.kind == "f"

@@ -105,10 +105,72 @@ def test_rule_metadata_ids():
     assert "metadata" in choice.rule
 
 
-def test_rule_shape_and_square_default():
-    assert choose_orientation("", ["s1", "s2"], ["f1", "f2", "f3"]).samples_as_rows
-    assert not choose_orientation("", ["f1", "f2", "f3"], ["s1", "s2"]).samples_as_rows
-    assert choose_orientation("", ["a", "b"], ["c", "d"]).samples_as_rows
+def test_rule_shape_decides_only_when_one_axis_is_twice_the_other():
+    rows, columns = [f"s{i}" for i in range(3)], [f"f{i}" for i in range(6)]
+    assert choose_orientation("", rows, columns).samples_as_rows  # 6 = 2 x 3 columns
+    assert not choose_orientation("", columns, rows).samples_as_rows
+    # 2 x 3 and a square table: the shape is no evidence, so the table is refused
+    for rows, columns in ((["s1", "s2"], ["f1", "f2", "f3"]), (["a", "b"], ["c", "d"])):
+        with pytest.raises(InputError, match=r"t\.tsv: cannot tell whether .*--orientation"):
+            choose_orientation("", rows, columns, source="t.tsv")
+
+
+def test_rule_numbered_rows_are_a_row_index_of_samples():
+    # pandas writes a default RangeIndex as 0..n-1: those rows are samples, whatever the shape
+    choice = choose_orientation("", ["0", "1", "2", "3"], ["Bacteroides", "Prevotella"])
+    assert choice.samples_as_rows and "numbered" in choice.rule
+    # ids that are integers but not a 0..n-1 / 1..n run (Greengenes OTU ids) are no evidence
+    with pytest.raises(InputError, match="--orientation"):
+        choose_orientation("", ["4479944", "1111294", "589277"], ["A", "B", "C"])
+
+
+def test_pandas_table_with_more_samples_than_features_is_refused_not_transposed(tmp_path):
+    # what DataFrame.to_csv writes: an empty corner cell; 110 samples x 150 features read
+    # by the shape rule alone used to become 150 "samples" x 110 "features"
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        rng.integers(1, 50, size=(110, 150)),
+        index=[f"S{i}" for i in range(110)],
+        columns=[f"ASV{i}" for i in range(150)],
+    )
+    path = tmp_path / "pandas.tsv"
+    frame.to_csv(path, sep="\t")
+    with pytest.raises(InputError, match=r"pandas\.tsv: cannot tell whether the 110 rows or the"):
+        read_table(path)
+    adata = read_table(path, orientation="samples-as-rows")
+    assert adata.shape == (110, 150)
+    np.testing.assert_array_equal(adata.X, frame.to_numpy())
+    frame.reset_index(drop=True).to_csv(path, sep="\t")  # numbered rows: the index rule
+    assert read_table(path).shape == (110, 150)
+
+
+@pytest.mark.parametrize("name", ["table.biom", "table.biom.gz"])
+def test_tab_separated_table_named_biom_is_read_as_the_table_it_is(tmp_path, name):
+    # a 60 x 40 samples-as-rows TSV named .biom was read by biom-format's classic text
+    # reader, transposed, as 27 x 60 after dropping "all-zero samples"
+    rng = np.random.default_rng(1)
+    counts = rng.integers(0, 30, size=(60, 40))
+    frame = pd.DataFrame(
+        counts, index=[f"S{i}" for i in range(60)], columns=[f"OTU{i}" for i in range(40)]
+    )
+    path = tmp_path / name
+    frame.rename_axis("sample_id").to_csv(path, sep="\t")  # gzip when the name ends .gz
+    assert sio.detect_format(path) == "table"
+    adata = sio.read(path)
+    assert adata.shape == (60, 40)
+    assert list(adata.obs_names[:2]) == ["S0", "S1"]
+    np.testing.assert_array_equal(adata.X, counts)
+
+
+def test_content_kind_tells_hdf5_json_and_text_apart(tmp_path, write_text):
+    import h5py
+
+    with h5py.File(tmp_path / "x.tsv", "w"):
+        pass
+    assert sio.content_kind(tmp_path / "x.tsv") == "hdf5"
+    assert sio.content_kind(write_text("j.txt.gz", ' {"id": null}')) == "json"
+    assert sio.content_kind(write_text("t.biom", "#OTU ID\tS1\n")) == "text"
+    assert sio.detect_format(write_text("j.tsv", '{"id": null}')) == "biom"
 
 
 def test_metadata_decides_orientation_when_reading(write_text):

@@ -92,3 +92,29 @@ def test_permutation_se_of_a_mean_difference_matches_the_formula():
     assert mean_difference_se(a, b) == pytest.approx(
         pooled.std(ddof=1) * (1 / 200 + 1 / 300) ** 0.5
     )
+
+
+def test_every_set_is_judged_with_the_noise_of_two_real_samples():
+    # numbers shaped like the report that showed the problem: a weighted-UniFrac dispersion
+    # gap 57 x its floor was green because its own permutation standard error, computed on
+    # real and synthetic pooled, grew with the very difference being judged; a Bray-Curtis
+    # gap 8 x its floor with a modest standard error was borderline
+    from synthomics.metrics.steps import judged_in_order
+
+    def judged(name, value, floor, own_se, floor_se):
+        spec = get_spec(name)
+        records = {name: make_result(name, value, {"null_se": own_se})}
+        floors = {name: make_result(name, floor, {"null_se": floor_se})}
+        (record,) = judged_in_order(records, floors, [spec])
+        return record.status
+
+    # weighted UniFrac: floor 0.0005, value 0.0285 (57 x); two real samples vary with
+    # se 0.002, so the tolerance is max(0.005, 0.5 x 0.0005, 2 x 0.002) = 0.005 and the
+    # excess 0.028 is more than twice it: fail, whatever the set's own inflated se (0.02)
+    assert judged("weighted_unifrac_dispersion_gap", 0.0285, 0.0005, 0.02, 0.002) == "fail"
+    # Bray-Curtis: floor 0.01, value 0.08 (8 x), real se 0.02: tolerance 0.04, excess
+    # 0.07 within twice it: borderline, by the same rule
+    assert judged("braycurtis_dispersion_gap", 0.08, 0.01, 0.02, 0.02) == "warn"
+    # the rule is one: the same numbers under either name get the same colour
+    assert judged("braycurtis_dispersion_gap", 0.0285, 0.0005, 0.02, 0.002) == "fail"
+    assert judged("weighted_unifrac_dispersion_gap", 0.08, 0.01, 0.02, 0.02) == "warn"

@@ -105,7 +105,7 @@ def test_checkpoint_resume_continues_exactly(tmp_path):
     full, _ = _fit(4)
     _fit(2, ckpt_dir=tmp_path)
     assert last_checkpoint(tmp_path) == tmp_path / "last.ckpt"
-    resumed, trainer = _fit(4, ckpt_dir=tmp_path, ckpt_path="last")
+    resumed, trainer = _fit(4, ckpt_dir=tmp_path, ckpt_path=last_checkpoint(tmp_path))
     assert trainer.current_epoch == 4
     # the epoch order depends on (seed, epoch) only, so 2 + 2 epochs == 4 epochs
     torch.testing.assert_close(resumed.linear.weight, full.linear.weight)

@@ -13,6 +13,7 @@ from synthomics.cli.info import (
     FORMAT_NAMES,
     LabelOption,
     MetadataOption,
+    OrientationOption,
     RankOption,
     TaxonomyOption,
     TreeOption,
@@ -70,6 +71,7 @@ def convert_file(
     rank: str | None = None,
     label_column: str | None = None,
     tree_out: str | os.PathLike[str] | None = None,
+    orientation: str = "auto",
 ) -> tuple[ad.AnnData, str, str]:
     """Read ``input`` (with its side files) and write it to ``output`` in another format.
 
@@ -80,7 +82,7 @@ def convert_file(
     ----------
     input, output
         Files; formats from the names unless ``from_format``/``to_format`` are given.
-    metadata, tree, taxonomy, rank, label_column
+    metadata, tree, taxonomy, rank, label_column, orientation
         As for :func:`synthomics.cli.info.read_input`.
     from_format, to_format
         Force the input/output format (names of :data:`synthomics.io.FORMATS`).
@@ -95,7 +97,7 @@ def convert_file(
     from synthomics.cli.info import input_format, read_input
     from synthomics.errors import InputError
     from synthomics.io import write
-    from synthomics.io.atomic import atomic_path
+    from synthomics.io.atomic import atomic_path, check_output
 
     output = Path(output)
     in_fmt, in_omics = input_format(input, from_format)
@@ -105,6 +107,9 @@ def convert_file(
         raise InputError(
             input, "--tree-out applies to microbiome tables", expected="no --tree-out for genotypes"
         )
+    check_output(output)
+    if tree_out is not None:
+        check_output(tree_out, option="--tree-out")
     adata, in_fmt = read_input(
         input,
         metadata=metadata,
@@ -113,6 +118,7 @@ def convert_file(
         format=in_fmt,
         rank=rank,
         label_column=label_column,
+        orientation=orientation,
     )
     _check_kinds(output, str(adata.uns["omics"]), out_fmt, out_omics)
     if tree_out is not None:
@@ -148,6 +154,7 @@ def convert(
         typer.Option("--to", help="Output format, when the name does not tell (same names)."),
     ] = None,
     rank: RankOption = None,
+    orientation: OrientationOption = "auto",
     label_column: LabelOption = None,
     tree_out: Annotated[
         Path | None,
@@ -186,6 +193,7 @@ def convert(
         rank=rank,
         label_column=label_column,
         tree_out=tree_out,
+        orientation=orientation,
     )
     what = "samples x features" if adata.uns.get("omics") == "microbiome" else "rows x variants"
     console.print(

@@ -127,10 +127,17 @@ def pretrain(
     accelerator: Annotated[str, typer.Option(help="cpu, gpu or auto.")] = "auto",
     devices: Annotated[str, typer.Option(help="Number of devices, or auto (>1: DDP).")] = "auto",
     checkpoint_dir: Annotated[
-        Path | None, typer.Option(help="Keep Lightning checkpoints and a CSV log here.")
+        Path | None,
+        typer.Option(
+            help="Keep checkpoints and a CSV log here (default OUT.checkpoints, removed once "
+            "the model is saved)."
+        ),
     ] = None,
     resume: Annotated[
-        bool, typer.Option(help="Resume from the last checkpoint in --checkpoint-dir.")
+        bool,
+        typer.Option(
+            "--resume", help="Continue an interrupted run from its checkpoint (--checkpoint-dir)."
+        ),
     ] = False,
     max_time: Annotated[
         str | None, typer.Option(help="Stop training after this long, DD:HH:MM:SS.")
@@ -142,7 +149,9 @@ def pretrain(
     The tables' species are united by name into the model's reference list (taxa present
     in fewer than --min-prevalence of the samples are dropped); no labels are used. The
     model folder holds weights.safetensors and config.json (options, transform, reference
-    taxa), and is read by `synthomics embed`.
+    taxa), and is read by `synthomics embed`. A checkpoint is saved every minute and on
+    Ctrl-C or SIGTERM (which stop at the end of the current epoch); after an interruption,
+    run the same command with --resume.
 
     [bold]Examples[/]
 
@@ -150,11 +159,26 @@ def pretrain(
 
       synthomics pretrain metaml.txt.bz2 --out mae --mask-rate 0.5 --epochs 100 --quiet
     """
+    import shutil
+
+    from synthomics.cli.generate import check_fresh_start, checkpoint_folder
     from synthomics.embeddings.model import MicrobiomeMAE
     from synthomics.errors import InputError
+    from synthomics.io.atomic import check_output
 
-    if resume and checkpoint_dir is None:
-        raise InputError(None, "--resume needs --checkpoint-dir")
+    check_output(out, folder=True, option="--out")
+    auto_folder = checkpoint_folder(out) if checkpoint_dir is None else None
+    checkpoint_dir = checkpoint_dir or auto_folder
+    if not resume:
+        check_fresh_start(checkpoint_dir)
+    else:
+        from synthomics.training import resume_point
+
+        point = resume_point(checkpoint_dir)
+        err_console.print(
+            f"resuming from step {point.step} (epoch {point.epoch}) of {point.path}",
+            highlight=False,
+        )
     options = {
         "encoder_sizes": _widths(encoder_sizes, "--encoder-sizes"),
         "decoder_sizes": _widths(decoder_sizes, "--decoder-sizes"),
@@ -201,6 +225,8 @@ def pretrain(
             raise
         raise InputError(None, str(exc)) from exc
     model.save(out)
+    if auto_folder is not None:
+        shutil.rmtree(auto_folder, ignore_errors=True)
     s = model.training_summary
     loss = s["metrics"].get("val_loss", s["metrics"].get("train_loss"))
     console.print(
@@ -256,6 +282,9 @@ def embed(
 
       synthomics embed MBEmbed/model new_cohort.tsv --units percent --out emb.csv
     """
+    from synthomics.io.atomic import check_output
+
+    check_output(out, option="--out")
     from synthomics.embeddings import AlignmentWarning, load_embedder
     from synthomics.errors import InputError
 

@@ -129,10 +129,12 @@ def evaluate(
       synthomics evaluate test.tsv synth.h5ad --train train.tsv -m samples.tsv -t tree.nwk
     """
     from synthomics.errors import InputError
+    from synthomics.io.atomic import check_output
     from synthomics.metrics import evaluate as run_evaluation
     from synthomics.report import write_report
     from synthomics.report.verdict import print_verdict
 
+    check_output(out, folder=True, option="--out")
     if off_tree not in ("prune", "error"):
         raise InputError(None, f"--off-tree {off_tree!r}", expected="'prune' or 'error'")
     if name and len(name) != len(synthetic):

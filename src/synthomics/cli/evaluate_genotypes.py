@@ -112,10 +112,12 @@ def evaluate_genotypes(
       synthomics evaluate-genotypes test.bed a.h5ad b.h5ad --names a,b -m samples.tsv
     """
     from synthomics.errors import InputError
+    from synthomics.io.atomic import check_output
     from synthomics.metrics import evaluate_genotypes as run_evaluation
     from synthomics.report import write_report
     from synthomics.report.verdict import print_verdict
 
+    check_output(out, folder=True, option="--out")
     set_names = [n.strip() for n in names.split(",")] if names else []
     if set_names and len(set_names) != len(synthetic):
         raise InputError(

@@ -10,13 +10,20 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from synthomics.cli.console import console, friendly_errors, reflow_help
-from synthomics.cli.info import MetadataOption, RankOption, TaxonomyOption, TreeOption
+from synthomics.cli.info import (
+    MetadataOption,
+    OrientationOption,
+    RankOption,
+    TaxonomyOption,
+    TreeOption,
+)
 from synthomics.errors import InputError
 
 if TYPE_CHECKING:
@@ -78,6 +85,23 @@ def parse_options(items: list[str] | None) -> dict[str, Any]:
     return options
 
 
+def checkpoint_folder(out: str | os.PathLike[str]) -> Path:
+    """Where ``fit`` and ``pretrain`` keep the resumable checkpoint of a model saved to ``out``."""
+    return Path(f"{out}.checkpoints")
+
+
+def check_fresh_start(folder: str | os.PathLike[str]) -> None:
+    """Refuse to start afresh over the checkpoint of an interrupted run (it would be lost)."""
+    from synthomics.training import last_checkpoint
+
+    if last_checkpoint(folder) is not None:
+        raise InputError(
+            folder,
+            "holds the checkpoint of an interrupted run",
+            expected="--resume to continue it, or the folder removed to start again",
+        )
+
+
 def fit_model(
     model: str,
     data: str | os.PathLike[str] | ad.AnnData,
@@ -90,26 +114,71 @@ def fit_model(
     tree: str | os.PathLike[str] | None = None,
     taxonomy: str | os.PathLike[str] | None = None,
     rank: str | None = None,
+    orientation: str = "auto",
     progress: bool | None = None,
+    resume: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> Generator:
     """Read ``data`` (a file, or a container), fit generator ``model`` and save it to ``out``.
+
+    ``out`` is checked for writing before anything else. Models that train in steps (the
+    diffusion models) keep a resumable checkpoint in ``OUT.checkpoints`` (unless the
+    ``checkpoint_dir`` option names another folder) while they train, removed once the
+    model is saved; ``resume`` continues from it (see
+    :func:`synthomics.training.resume_point`) and passes "resuming from step N ..." to
+    ``announce``, or refuses with the reason before the data are read.
 
     Returns
     -------
     Generator
         The fitted generator (also saved in ``out``).
     """
-    from synthomics.generators import get_generator
+    import shutil
 
+    from synthomics.generators import get_generator
+    from synthomics.io.atomic import check_output
+
+    check_output(out, folder=True, option="--out")
     generator = get_generator(model, seed=seed, progress=progress, **(options or {}))
+    auto_folder = None
+    if hasattr(generator, "checkpoint_dir"):  # trains in steps: checkpoints and resume
+        if generator.checkpoint_dir is None:
+            auto_folder = checkpoint_folder(out)
+            generator.checkpoint_dir = str(auto_folder)
+        generator.resume = bool(resume or generator.resume)
+        if not generator.resume:
+            check_fresh_start(generator.checkpoint_dir)
+        else:
+            from synthomics.training import resume_point
+
+            point = resume_point(generator.checkpoint_dir)
+            if announce is not None:
+                announce(f"resuming from step {point.step} (epoch {point.epoch}) of {point.path}")
+    elif resume:
+        raise InputError(
+            "--resume",
+            f"{model} fits in one pass and keeps no checkpoint to resume from",
+            expected="a model that trains in steps (a diffusion model)",
+        )
     if isinstance(data, str | os.PathLike):
         from synthomics.cli.info import read_input
 
-        adata, _ = read_input(data, metadata=metadata, tree=tree, taxonomy=taxonomy, rank=rank)
+        adata, _ = read_input(
+            data,
+            metadata=metadata,
+            tree=tree,
+            taxonomy=taxonomy,
+            rank=rank,
+            orientation=orientation,
+        )
     else:
         adata = data
     generator.fit(adata, condition=condition)
+    if auto_folder is not None:  # the saved model does not point at a removed folder
+        generator.checkpoint_dir, generator.resume = None, False
     generator.save(out)
+    if auto_folder is not None:
+        shutil.rmtree(auto_folder, ignore_errors=True)
     return generator
 
 
@@ -148,7 +217,10 @@ def sample_model(
         The samples as written.
     """
     from synthomics.generators import load_generator
+    from synthomics.io.atomic import check_output
 
+    if out is not None:
+        check_output(out, option="--out")
     generator = load_generator(model_dir)
     options: dict[str, Any] = {}
     if generator.omics == "microbiome":
@@ -249,8 +321,21 @@ def fit(
     tree: TreeOption = None,
     taxonomy: TaxonomyOption = None,
     rank: RankOption = None,
+    orientation: OrientationOption = "auto",
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted fit from its checkpoint (OUT.checkpoints; "
+            "diffusion models).",
+        ),
+    ] = False,
 ) -> None:
     """Fit a generator to a table and save it (arrays + JSON manifest, no pickles).
+
+    Diffusion models keep a checkpoint in OUT.checkpoints while they train (saved every
+    minute and on Ctrl-C or SIGTERM, which stop at the end of the current epoch); after
+    an interruption, run the same command with --resume.
 
     Example: synthomics fit ziln_copula abundance.tsv.gz --metadata samples.tsv
     --condition disease --out models/ziln
@@ -267,7 +352,10 @@ def fit(
         tree=tree,
         taxonomy=taxonomy,
         rank=rank,
+        orientation=orientation,
         progress=True,
+        resume=resume,
+        announce=lambda text: console.print(text, highlight=False),
     )
     spec = generator.condition_
     conditioned = (

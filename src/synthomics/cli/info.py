@@ -42,6 +42,14 @@ RankOption = Annotated[
     str | None,
     typer.Option("--rank", help="Rank read from a MetaPhlAn table (default species)."),
 ]
+OrientationOption = Annotated[
+    str,
+    typer.Option(
+        "--orientation",
+        help="Text tables: samples-as-rows, samples-as-columns, or auto (told from the header, "
+        "taxonomy-like names, metadata ids, numbered rows; refused when unclear).",
+    ),
+]
 LabelOption = Annotated[
     str | None,
     typer.Option("--label-column", help="Metadata column with class labels (genotypes only)."),
@@ -97,6 +105,7 @@ def read_input(
     format: str | None = None,
     rank: str | None = None,
     label_column: str | None = None,
+    orientation: str = "auto",
 ) -> tuple[ad.AnnData, str]:
     """Read a microbiome or genotype file with its side files, as the commands do.
 
@@ -119,6 +128,9 @@ def read_input(
         Rank kept from a MetaPhlAn table (``species`` by default; MetaPhlAn only).
     label_column
         Column holding class labels (genotype only).
+    orientation
+        Whether samples are the rows or the columns of a text table
+        (:func:`~synthomics.io.table.read_table`); ``"auto"`` tells it from the content.
 
     Returns
     -------
@@ -131,7 +143,10 @@ def read_input(
     if omics == "genotype":
         from synthomics.io.genotype import read_genotypes
 
-        for option, value in (("--tree", tree), ("--taxonomy", taxonomy), ("--rank", rank)):
+        forbidden = (("--tree", tree), ("--taxonomy", taxonomy), ("--rank", rank))
+        if orientation != "auto":
+            forbidden += (("--orientation", orientation),)
+        for option, value in forbidden:
             if value is not None:
                 raise InputError(
                     path,
@@ -157,6 +172,14 @@ def read_input(
                 expected="a MetaPhlAn merged table, or no --rank",
             )
         options["rank"] = rank
+    if orientation != "auto":
+        if fmt not in ("table", "metaphlan"):
+            raise InputError(
+                path,
+                f"--orientation applies to text tables, not {fmt!r} files",
+                expected="a TSV/CSV or MetaPhlAn table, or no --orientation",
+            )
+        options["orientation"] = orientation
     adata = read_microbiome(
         path, metadata=metadata, tree=tree, taxonomy=taxonomy, format=fmt, **options
     )
@@ -182,6 +205,7 @@ def info(
         typer.Option("--format", "-f", help=f"Force the input format: {FORMAT_NAMES}."),
     ] = None,
     rank: RankOption = None,
+    orientation: OrientationOption = "auto",
     label_column: LabelOption = None,
     as_json: Annotated[
         bool,
@@ -220,6 +244,7 @@ def info(
             format=format,
             rank=rank,
             label_column=label_column,
+            orientation=orientation,
         )
         summary = summarize(adata, title=escape(f"{path} ({fmt}, {adata.uns['omics']})"))
         if as_json:

@@ -47,7 +47,9 @@ class DiffusionTrainingOptions:
         Probability of dropping the condition (classifier-free guidance training); only
         used for conditional data.
     checkpoint_dir, resume
-        Lightning checkpoints and metrics log; continue from ``last.ckpt`` when ``resume``.
+        Lightning checkpoints and metrics log (a resumable ``last.ckpt`` is written
+        periodically and on SIGINT/SIGTERM); with ``resume``, continue from it, or refuse
+        with the reason (no checkpoint, other data or options).
     accelerator, devices, strategy, num_nodes, precision
         Passed to Lightning.
     gradient_clip_val
@@ -121,8 +123,10 @@ def train_diffusion(
     from synthomics.training import (
         TensorDataModule,
         build_trainer,
-        last_checkpoint,
         quiet_lightning,
+        resumable_checkpoint,
+        resume_point,
+        run_identity,
     )
 
     start = time.perf_counter()
@@ -154,7 +158,11 @@ def train_diffusion(
     )
     task.update(total=max_epochs)
     best = BestWeights("val_loss")
-    ckpt_path = last_checkpoint(options.checkpoint_dir) if options.resume else None
+    # a resume must continue the same run; max_steps may grow, the devices may change
+    keep = ("batch_size", "lr", "weight_decay", "ema_decay", "validation_fraction")
+    keep += ("condition_dropout", "gradient_clip_val", "seed")
+    run = run_identity(tensors, module, {k: getattr(options, k) for k in keep})
+    ckpt_path = resume_point(options.checkpoint_dir, run).path if options.resume else None
     with quiet_lightning(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*number of training batches.*")
@@ -177,8 +185,12 @@ def train_diffusion(
             log_every_n_steps=max(1, min(50, steps_per_epoch)),
             callbacks=[*([best] if stop_early else []), EpochProgress(task, description)],
             check_val_every_n_epoch=val_every,
+            run=run,
         )
-        trainer.fit(plan, datamodule=datamodule, ckpt_path=ckpt_path)
+        trainer.fit(plan, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    checkpoints = resumable_checkpoint(trainer)
+    if checkpoints is not None:
+        checkpoints.raise_if_interrupted()
     trained = plan.module.to("cpu").eval()
     for parameter in trained.parameters():
         parameter.requires_grad_(False)
@@ -193,3 +205,4 @@ def train_diffusion(
         "fit_seconds": time.perf_counter() - start,
         "torch_version": torch.__version__,
     }
+

@@ -235,11 +235,17 @@ class BestWeights(L.Callback):
             pl_module.load_state_dict(copy.deepcopy(self.best_state))
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best_score": self.best_score, "best_epoch": self.best_epoch}
+        # the weights too: a resumed run must end at the best state seen before the stop
+        return {
+            "best_score": self.best_score,
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state,
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.best_score = float(state_dict.get("best_score", math.inf))
         self.best_epoch = state_dict.get("best_epoch")
+        self.best_state = state_dict.get("best_state")
 
 
 class EpochProgress(L.Callback):

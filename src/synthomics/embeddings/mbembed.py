@@ -34,6 +34,7 @@ models.
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
 import zipfile
@@ -313,6 +314,59 @@ def _layernorm(layer: PickledLayer) -> nn.Module:
     )
 
 
+MAX_LAYER_ELEMENTS = 2**28
+"""Most weights (elements) a rebuilt layer may declare: 1 GiB of float32."""
+
+_SIZE_ATTRIBUTES = {
+    "Linear": ("out_features", "in_features"),
+    "BatchNorm1d": ("num_features",),
+}
+
+
+def layer_sizes(layer: PickledLayer) -> tuple[int, ...]:
+    """The sizes ``layer`` declares (``()`` for layers without any), checked before building.
+
+    Each size must be a positive integer, the layer's weights at most
+    :data:`MAX_LAYER_ELEMENTS`, and they must agree with the weight tensor the checkpoint
+    holds, so that a crafted pickle cannot make synthomics allocate huge layers.
+
+    Raises
+    ------
+    InputError
+        Naming the layer and the size (the source is set by the caller).
+    """
+    name = layer.class_path.rpartition(".")[2]
+    if name == "LayerNorm":
+        shape = layer.attributes.get("normalized_shape")
+        values = list(shape) if isinstance(shape, list | tuple) else [shape]
+    else:
+        values = [layer.attributes.get(key) for key in _SIZE_ATTRIBUTES.get(name, ())]
+    sizes = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(
+                None,
+                f"layer {layer.path!r} declares the size {value!r}",
+                expected="positive integers",
+            )
+        sizes.append(value)
+    if math.prod(sizes) > MAX_LAYER_ELEMENTS:
+        raise InputError(
+            None,
+            f"layer {layer.path!r} declares {math.prod(sizes)} weights",
+            expected=f"at most {MAX_LAYER_ELEMENTS}",
+        )
+    weight = layer.parameters.get("weight")
+    if sizes and weight is not None and tuple(weight.shape) != tuple(sizes):
+        raise InputError(
+            None,
+            f"layer {layer.path!r} declares sizes {tuple(sizes)} but holds a weight of "
+            f"shape {tuple(weight.shape)}",
+            expected="sizes that match the stored weights",
+        )
+    return tuple(sizes)
+
+
 LAYER_BUILDERS: dict[str, Callable[[PickledLayer], nn.Module]] = {
     "Linear": _linear,
     "BatchNorm1d": _batchnorm,
@@ -360,6 +414,10 @@ def read_torch_zip_module(path: str | os.PathLike[str]) -> tuple[nn.Sequential, 
                 "synthomics cannot rebuild safely",
                 expected=f"standard torch.nn layers ({sorted(LAYER_BUILDERS)})",
             )
+        try:
+            layer_sizes(layer)
+        except InputError as exc:
+            raise InputError(path, exc.problem, expected=exc.expected) from None
         module = LAYER_BUILDERS[name](layer)
         state = {k: v for k, v in {**layer.parameters, **layer.buffers}.items() if v is not None}
         expected = module.state_dict()

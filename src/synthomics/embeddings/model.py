@@ -201,8 +201,9 @@ class MicrobiomeMAE(TaxaEmbedder):
         accelerator, devices, strategy
             Passed to Lightning (``devices > 1`` trains with DDP).
         checkpoint_dir
-            Keep Lightning checkpoints and a CSV log there; with ``resume``, continue from
-            its ``last.ckpt``.
+            Keep Lightning checkpoints and a CSV log there (a resumable ``last.ckpt`` is
+            written periodically and on SIGINT/SIGTERM); with ``resume``, continue from it,
+            or refuse with the reason (no checkpoint, other data or options).
         progress
             Show a progress bar.
         max_time
@@ -217,8 +218,10 @@ class MicrobiomeMAE(TaxaEmbedder):
         from synthomics.training import (
             TensorDataModule,
             build_trainer,
-            last_checkpoint,
             quiet_lightning,
+            resumable_checkpoint,
+            resume_point,
+            run_identity,
             seed_everything,
         )
 
@@ -275,7 +278,11 @@ class MicrobiomeMAE(TaxaEmbedder):
             seed=seed,
         )
         has_val = len(data.val_index) > 0
-        ckpt_path = last_checkpoint(checkpoint_dir) if resume else None
+        # a resume must continue the same run; max_epochs may grow, the devices may change
+        options = {"batch_size": batch_size, "lr": lr, "weight_decay": weight_decay}
+        options |= {"validation_fraction": validation_fraction, "ema_decay": ema_decay}
+        run = run_identity({"x": x, "present": present}, self.module, {**options, "seed": seed})
+        ckpt_path = resume_point(checkpoint_dir, run).path if resume else None
         with quiet_lightning(not progress):
             trainer = build_trainer(
                 max_epochs,
@@ -288,8 +295,12 @@ class MicrobiomeMAE(TaxaEmbedder):
                 ema_decay=ema_decay,
                 progress=progress,
                 max_time=max_time,
+                run=run,
             )
-            trainer.fit(plan, datamodule=data, ckpt_path=ckpt_path)
+            trainer.fit(plan, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
+        checkpoints = resumable_checkpoint(trainer)
+        if checkpoints is not None:
+            checkpoints.raise_if_interrupted()
         self.module.cpu().eval()
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         self.training_summary = {

@@ -573,6 +573,7 @@ class Generator(ABC):
             If the folder holds no model, another model, or a newer format.
         """
         from synthomics.generators.registry import generator_class
+        from synthomics.io.model_folder import model_file, read_json, read_safetensors
 
         directory = Path(directory)
         manifest_path = directory / MANIFEST_FILE
@@ -582,10 +583,7 @@ class Generator(ABC):
                 "no saved generator here (manifest.json missing)",
                 expected="a folder written by Generator.save or synthomics fit",
             )
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise InputError(manifest_path, f"unreadable manifest ({exc})") from exc
+        manifest = read_json(manifest_path)
         if manifest.get("format") != FORMAT:
             raise InputError(
                 manifest_path, f"format {manifest.get('format')!r}", expected=repr(FORMAT)
@@ -618,16 +616,12 @@ class Generator(ABC):
         model.preprocessing_ = manifest.get("preprocessing")
         model.training_ = dict(manifest.get("training") or {})
         tree = manifest.get("tree")
-        model.tree_ = (directory / tree).read_text() if tree else None
+        model.tree_ = _read_tree(model_file(directory, tree, manifest_path)) if tree else None
         state: dict[str, Any] = {}
         if manifest.get("arrays"):
-            from safetensors.numpy import load_file
-
-            state.update(load_file(str(directory / ARRAYS_FILE)))
+            state.update(read_safetensors(directory / ARRAYS_FILE, "numpy"))
         if manifest.get("tensors"):
-            from safetensors.torch import load_file as load_torch
-
-            state.update(load_torch(str(directory / TENSORS_FILE)))
+            state.update(read_safetensors(directory / TENSORS_FILE, "torch"))
         missing = sorted(set(manifest.get("arrays", [])) | set(manifest.get("tensors", [])))
         missing = [k for k in missing if k not in state]
         if missing:
@@ -786,6 +780,16 @@ def _split_state(state: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict[
         if key in arrays and arrays[key].dtype == object:
             raise TypeError(f"state {key!r} is an object array; store numbers only")
     return arrays, tensors
+
+
+def _read_tree(path: Path) -> str:
+    """The Newick text of a saved model's tree file."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(path, "file not found", expected="a complete model folder") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text", expected="the saved Newick tree") from None
 
 
 def _seed_frameworks(seed: int) -> None:

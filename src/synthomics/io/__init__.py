@@ -1,6 +1,6 @@
 """Readers and writers: every file enters and leaves synthomics here.
 
-:func:`read` detects the format from the file name (and, for text tables, the
+:func:`read` detects the format from the file name (and, for feature tables, the
 content) and returns an :class:`anndata.AnnData` following
 :mod:`synthomics.container`. :func:`write` chooses the writer from the extension.
 Formats are listed in :data:`FORMATS`; each names the function that reads it.
@@ -130,10 +130,13 @@ def _matches(path: Path, fmt: Format) -> bool:
 
 
 def detect_format(path: str | os.PathLike[str], *, for_writing: bool = False) -> str:
-    """Name of the format of ``path``, from its extension and, for text tables, content.
+    """Name of the format of ``path``, from its extension and, for feature tables, content.
 
-    Text tables (``.tsv``, ``.txt``, ...) whose feature names are MetaPhlAn lineages
-    (``k__...|...``) are reported as ``"metaphlan"``.
+    For a feature table (BIOM, TSV/CSV, MetaPhlAn names) the content decides
+    (:func:`content_kind`): HDF5 or JSON is BIOM, text is a delimited table, so that a
+    tab-separated table named ``.biom`` (gzipped or not) is read as the table it is. Text
+    tables whose feature names are MetaPhlAn lineages (``k__...|...``) are reported as
+    ``"metaphlan"``.
 
     Raises
     ------
@@ -156,12 +159,51 @@ def detect_format(path: str | os.PathLike[str], *, for_writing: bool = False) ->
             expected=f"one of the extensions {known}, or an explicit format",
         )
     name = candidates[0].name
-    if name == "table" and not for_writing:
-        from synthomics.io.table import sniff_metaphlan
+    if name in _TABLE_FORMATS and not for_writing and path.is_file():
+        # the content decides between BIOM and a text table, whatever the name says
+        kind = content_kind(path)
+        if kind in ("hdf5", "json"):
+            return "biom"
+        if kind == "text":
+            from synthomics.io.table import sniff_metaphlan
 
-        if sniff_metaphlan(path):
-            return "metaphlan"
+            return "metaphlan" if sniff_metaphlan(path) else "table"
     return name
+
+
+_TABLE_FORMATS = ("biom", "table", "metaphlan")
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def content_kind(path: str | os.PathLike[str]) -> str:
+    """What the first bytes of a file hold, after gzip/bzip2/xz decompression.
+
+    ``"hdf5"`` (BIOM 2.x, ``.h5ad``), ``"json"`` (BIOM 1.0: the first character is ``{``),
+    ``"text"`` (UTF-8 text without NUL bytes: a delimited table) or ``"binary"``; ``"empty"``
+    for an empty file. Files that cannot be read give ``"binary"``.
+    """
+    import bz2
+    import gzip
+    import lzma
+
+    from synthomics.io.delimited import compression_of
+
+    openers = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+    try:
+        compression = compression_of(path)
+        opener = openers.get(compression or "", open)
+        with opener(path, "rb") as handle:
+            head = handle.read(4096)
+    except (OSError, EOFError, lzma.LZMAError):
+        return "binary"
+    if not head:
+        return "empty"
+    if head.startswith(_HDF5_MAGIC):
+        return "hdf5"
+    if b"\x00" in head:
+        return "binary"
+    text = head.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
+    return "json" if text.startswith("{") else "text"
 
 
 def read(path: str | os.PathLike[str], format: str | None = None, **options: Any) -> ad.AnnData:
@@ -216,4 +258,4 @@ def write(
     return path
 
 
-__all__ = ["FORMATS", "Format", "detect_format", "read", "write"]
+__all__ = ["FORMATS", "Format", "content_kind", "detect_format", "read", "write"]

@@ -258,7 +258,9 @@ def _sample_metadata(obs: pd.DataFrame) -> list[dict[str, Any]] | None:
     columns: dict[str, list[Any]] = {}
     for name in obs.columns:
         values = obs[name]
-        if values.dtype.kind in "iuf":
+        if values.dtype.kind in "iu":  # integers stay integers (an age, a count)
+            columns[str(name)] = [None if _missing(v) else int(v) for v in values]
+        elif values.dtype.kind == "f":
             columns[str(name)] = [float(v) for v in values]
         else:
             columns[str(name)] = [None if _missing(v) else str(v) for v in values]

@@ -101,6 +101,9 @@ def infer_column_types(frame: pd.DataFrame) -> pd.DataFrame:
 def tidy_column(values: pd.Series) -> pd.Series:
     """Make a column storable in HDF5: numbers -> float64, text -> str with NaN.
 
+    Integers with no missing value stay integers (int64), so that an age or a count
+    read from BIOM keeps its type.
+
     Used on metadata coming from BIOM files and before writing ``.h5ad``: a column that
     mixes numbers and text becomes text; booleans stay booleans; ``None``, NaN and blank
     text are missing.
@@ -118,6 +121,11 @@ def tidy_column(values: pd.Series) -> pd.Series:
     kinds = {type(v) for v in present}
     if kinds and all(issubclass(k, bool | np.bool_) for k in kinds) and not missing.any():
         return values
+    integers = all(
+        issubclass(k, int | np.integer) and not issubclass(k, bool | np.bool_) for k in kinds
+    )
+    if kinds and integers and not missing.any():
+        return pd.Series(present.astype(np.int64), index=values.index, name=values.name)
     if kinds and all(
         issubclass(k, int | float | np.integer | np.floating) and not issubclass(k, bool | np.bool_)
         for k in kinds

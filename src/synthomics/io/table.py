@@ -17,11 +17,16 @@ Orientation (``orientation="auto"``): the first rule that decides wins
        samples are rows; and the reverse;
     4. sample metadata, when given: the axis whose names match more metadata sample ids is
        the samples axis;
-    5. shape: feature tables have more features than samples, so the longer axis is taken
-       as the features; a square table is read with samples as rows.
+    5. row names numbered 0..n-1 or 1..n (a data frame's row index, as
+       ``pandas.DataFrame.to_csv`` writes it) while the column names are not: samples are
+       rows;
+    6. shape, as a last resort and only when one axis is at least twice as long as the
+       other: the longer axis is taken as the features.
 
-    ``orientation="samples-as-rows"`` or ``"samples-as-columns"`` skips the rules. The rule
-    that decided is stored in ``uns["orientation_rule"]``.
+    When no rule decides, the table is refused with a message naming ``--orientation``
+    rather than read in a guessed orientation. ``orientation="samples-as-rows"`` or
+    ``"samples-as-columns"`` skips the rules. The rule that decided is stored in
+    ``uns["orientation_rule"]``.
 
 Tables whose feature names are MetaPhlAn clades are told apart by :func:`sniff_metaphlan`
 (without reading the whole file) and read by :func:`synthomics.io.metaphlan.read_metaphlan`.
@@ -160,6 +165,7 @@ def choose_orientation(
     *,
     has_taxonomy_column: bool = False,
     sample_ids: Sequence[str] | None = None,
+    source: str | os.PathLike[str] | None = None,
 ) -> OrientationChoice:
     """Decide whether samples are the rows of a table (rules in the module docstring).
 
@@ -173,6 +179,13 @@ def choose_orientation(
         Whether a trailing taxonomy column was found.
     sample_ids
         Sample ids of the metadata, if any.
+    source
+        The file, named in the error.
+
+    Raises
+    ------
+    InputError
+        When no rule decides (the evidence is too weak to read the table safely).
     """
     key = normal_name(corner)
     if key in _FEATURE_HEADERS:
@@ -195,14 +208,36 @@ def choose_orientation(
             return OrientationChoice(
                 in_rows > in_cols, f"metadata sample ids match {max(in_rows, in_cols)} {axis} names"
             )
-    if len(row_names) != len(column_names):
-        rows_longer = len(row_names) > len(column_names)
+    if _numbered(row_names) and not _numbered(column_names):
+        return OrientationChoice(True, "row names are numbered like a data frame's row index")
+    n_rows, n_cols = len(row_names), len(column_names)
+    if max(n_rows, n_cols) >= SHAPE_RATIO * min(n_rows, n_cols):
+        rows_longer = n_rows > n_cols
         return OrientationChoice(
             not rows_longer,
-            f"shape: more {'rows' if rows_longer else 'columns'} than "
-            f"{'columns' if rows_longer else 'rows'}, the longer axis taken as features",
+            f"shape: {max(n_rows, n_cols)} {'rows' if rows_longer else 'columns'} against "
+            f"{min(n_rows, n_cols)} {'columns' if rows_longer else 'rows'}, the longer axis "
+            "taken as features",
         )
-    return OrientationChoice(True, "square table: samples as rows by convention")
+    raise InputError(
+        source,
+        f"cannot tell whether the {n_rows} rows or the {n_cols} columns are the samples "
+        "(no header cell naming an axis, no taxonomy-like names, no metadata ids to match)",
+        expected="--orientation samples-as-rows or samples-as-columns "
+        "(orientation= in Python), or --metadata with the sample ids",
+    )
+
+
+SHAPE_RATIO = 2
+"""How much longer one axis must be for the shape alone to decide the orientation."""
+
+
+def _numbered(names: Sequence[str]) -> bool:
+    """Whether ``names`` are the integers 0..n-1 or 1..n in order (a row index)."""
+    if len(names) < 2 or not all(str(n).strip().isdigit() for n in names):
+        return False
+    values = [int(n) for n in names]
+    return values[0] in (0, 1) and values == list(range(values[0], values[0] + len(values)))
 
 
 def orientation_option(orientation: str, source: object) -> bool | None:
@@ -306,6 +341,7 @@ def read_table(
             column_names,
             has_taxonomy_column=tax_col is not None,
             sample_ids=None if meta_frame is None else list(meta_frame.index),
+            source=path,
         )
     else:
         choice = OrientationChoice(forced, f"orientation={orientation!r}")

@@ -457,6 +457,14 @@ def read_vcf(
         )
     parser = _VcfParser(path, layout, multiallelic)
     parser.parse()
+    if not parser.records.chrom:  # a 0-variant container would give files others reject
+        n_skipped = parser.n_multiallelic
+        skipped = f" ({n_skipped} multi-allelic skipped)" if n_skipped else ""
+        raise InputError(
+            path,
+            f"no variants: the file holds a header and no usable records{skipped}",
+            expected="at least one biallelic variant record",
+        )
     if parser.n_multiallelic:
         action = "skipped" if multiallelic == "skip" else "split into biallelic records"
         warnings.warn(

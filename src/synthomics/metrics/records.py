@@ -17,7 +17,9 @@ The pass rule
     statistics, adversarial accuracy, shares and the zero-fraction gap; label
     permutations for the Wasserstein distances, the energy distance and the dispersion
     gap; :mod:`synthomics.metrics.noise`), so that small test sets get a wider band and
-    large ones a narrower one. Metrics with a fixed
+    large ones a narrower one. The evaluations judge every set with the floor's
+    ``null_se`` (two real samples), never with a set's own, which grows with the set's
+    distance from the real data. Metrics with a fixed
     ``threshold`` (PERMANOVA p >= 0.05) are judged against it instead. A value worse
     than the reference by up to twice the slack is a ``"warn"``; beyond that ``"fail"``.
     Metrics with neither floor nor target are reported ``"info"``.

@@ -10,6 +10,7 @@ rich display.
 
 from __future__ import annotations
 
+import math
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -174,12 +175,24 @@ def judged_in_order(
     specs: Sequence[MetricSpec],
 ) -> list[MetricResult]:
     """The records of one set in ``specs`` order, each given its floor and judged against it
-    (records that failed or do not apply keep their status)."""
+    (records that failed or do not apply keep their status).
+
+    The noise allowance of the pass rule is the floor's ``null_se``, when it has one: the
+    standard error of two samples of one population is a property of the real data. A
+    set's own permutation standard error mixes real and synthetic individuals, and the
+    further the set is from the real data the wider it gets, which let a gap many times
+    its floor pass.
+    """
     out = []
     for spec in specs:
         record = records[spec.name]
-        record.floor = floor[spec.name].value if spec.name in floor else None
+        floor_record = floor.get(spec.name)
+        record.floor = floor_record.value if floor_record is not None else None
         if record.status not in ("error", "n/a"):
-            record.status = judge(record.value, record.floor, spec, record.details)
+            details = dict(record.details or {})
+            floor_se = (floor_record.details or {}).get("null_se") if floor_record else None
+            if floor_se is not None and math.isfinite(float(floor_se)):
+                details["null_se"] = float(floor_se)
+            record.status = judge(record.value, record.floor, spec, details)
         out.append(record)
     return out

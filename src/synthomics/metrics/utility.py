@@ -63,8 +63,12 @@ def _check_labels(y: np.ndarray, what: str) -> np.ndarray:
 def score_classifier(model: object, X_test: np.ndarray, y_test: np.ndarray) -> dict[str, float]:
     """ROC AUC (macro one-vs-rest) and balanced accuracy of a fitted model on a test set.
 
-    Classes of the test set the model never saw get probability 0.
+    Classes of the test set the model never saw get probability 0. Predictions of classes
+    absent from the test set count as errors in the balanced accuracy; scikit-learn's
+    warning about them is silenced here, and :func:`absent_class_note` says it in the report.
     """
+    import warnings
+
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
     classes = np.unique(y_test)
@@ -82,10 +86,27 @@ def score_classifier(model: object, X_test: np.ndarray, y_test: np.ndarray) -> d
             proba, totals, out=np.full_like(proba, 1 / len(classes)), where=totals > 0
         )
         auc = roc_auc_score(y_test, proba, multi_class="ovr", average="macro", labels=classes)
-    return {
-        "auc": float(auc),
-        "balanced_accuracy": float(balanced_accuracy_score(y_test, model.predict(X_test))),
-    }
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        balanced = balanced_accuracy_score(y_test, model.predict(X_test))
+    return {"auc": float(auc), "balanced_accuracy": float(balanced)}
+
+
+def absent_class_note(name: str, y: np.ndarray, y_test: np.ndarray) -> str | None:
+    """A report note when training labels ``y`` hold classes the real test set lacks.
+
+    A classifier trained on them may predict those classes; on the test set such a
+    prediction is always wrong, and the balanced accuracy counts it as an error. ``None``
+    when every class of ``y`` is in ``y_test``.
+    """
+    absent = sorted(map(str, set(np.asarray(y).astype(str)) - set(np.asarray(y_test).astype(str))))
+    if not absent:
+        return None
+    listed = ", ".join(repr(c) for c in absent[:5]) + (", ..." if len(absent) > 5 else "")
+    return (
+        f"Utility: {name} labels hold {len(absent)} class(es) absent from the real test set "
+        f"({listed}); predictions of them count as errors in accuracy and balanced accuracy."
+    )
 
 
 def train_and_score(

@@ -144,6 +144,9 @@ def augmentation_figure(
     if log_x:
         ax.set_xscale("log")
         ax.set_xticks(fractions, [f"{f:g}" for f in fractions])
+        from matplotlib.ticker import NullLocator
+
+        ax.xaxis.set_minor_locator(NullLocator())  # the log axis' own labels overlap ours
     ax.set_xlabel("share of the real training set used (%)", fontsize=8)
     ax.set_ylabel(score_label, fontsize=8)
     ax.legend(fontsize=7.5, frameon=False)

@@ -320,8 +320,11 @@ def render_report(
 
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     legend = (
-        '<p class="legend"><span class="chip s-pass">pass</span> within tolerance of the '
-        'real-vs-real floor <span class="chip s-warn">borderline</span> up to twice the '
+        '<p class="legend">One rule for every value: its excess over the real-vs-real '
+        "floor is compared with a tolerance, the largest of the metric's absolute tolerance, "
+        "its relative tolerance times the floor, and twice the standard error of two real "
+        'samples (measured with the floor). <span class="chip s-pass">pass</span> excess '
+        'within the tolerance <span class="chip s-warn">borderline</span> up to twice the '
         'tolerance <span class="chip s-fail">fail</span> beyond '
         '<span class="chip s-info">info</span> not judged '
         '<span class="chip s-na">n/a</span> not applicable. Arrows: ↓ lower is better, '

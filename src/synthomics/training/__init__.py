@@ -20,19 +20,33 @@ from synthomics.training.persistence import (
     save_torch_model,
 )
 from synthomics.training.seed import seed_everything, torch_generator
-from synthomics.training.trainer import build_trainer, last_checkpoint, quiet_lightning
+from synthomics.training.trainer import (
+    ResumableCheckpoint,
+    ResumePoint,
+    build_trainer,
+    last_checkpoint,
+    quiet_lightning,
+    resumable_checkpoint,
+    resume_point,
+    run_identity,
+)
 
 __all__ = [
     "DictTensorDataset",
     "EMAWeights",
     "EpochSeededSampler",
     "LoadedModel",
+    "ResumableCheckpoint",
+    "ResumePoint",
     "TensorDataModule",
     "build_trainer",
     "last_checkpoint",
     "load_torch_model",
     "quiet_lightning",
     "read_model_config",
+    "resumable_checkpoint",
+    "resume_point",
+    "run_identity",
     "save_torch_model",
     "seed_everything",
     "split_indices",

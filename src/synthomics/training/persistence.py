@@ -25,14 +25,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file as load_numpy
 from safetensors.numpy import save_file as save_numpy
-from safetensors.torch import load_file as load_tensors
 from safetensors.torch import save_file as save_tensors
 from torch import nn
 
 from synthomics.errors import InputError
 from synthomics.io.atomic import atomic_path
+from synthomics.io.model_folder import read_json, read_safetensors
 
 FORMAT = "synthomics-torch-model"
 FORMAT_VERSION = 1
@@ -122,11 +121,8 @@ def read_model_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
             f"no {CONFIG_FILE} in the model folder",
             expected="a folder written by a synthomics model's save()",
         )
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"invalid JSON ({exc.msg})", where=f"line {exc.lineno}") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    manifest = read_json(path)
+    if manifest.get("format") != FORMAT:
         raise InputError(path, "not a synthomics model manifest", expected=f"format {FORMAT!r}")
     if manifest.get("format_version", 0) > FORMAT_VERSION:
         raise InputError(
@@ -172,7 +168,7 @@ def load_torch_model(
         raise InputError(
             directory, f"{WEIGHTS_FILE} is missing", expected="a complete model folder"
         )
-    state = load_tensors(str(weights_path), device=str(map_location))
+    state = read_safetensors(weights_path, "torch", device=str(map_location))
     module = build_fn(config)
     expected = module.state_dict()
     missing = [k for k in expected if k not in state]
@@ -207,5 +203,5 @@ def load_torch_model(
                 f"{ARRAYS_FILE} is missing",
                 expected=f"arrays {manifest['extra_arrays']}",
             )
-        arrays = load_numpy(str(arrays_path))
+        arrays = read_safetensors(arrays_path, "numpy")
     return LoadedModel(module, config, arrays)

@@ -76,6 +76,7 @@ from synthomics.metrics.steps import (
     progress_bar,
     stream,
 )
+from synthomics.metrics.utility import absent_class_note
 
 # --------------------------------------------------------------------------- data
 
@@ -726,6 +727,10 @@ def evaluate_genotypes(
         except InputError as exc:
             utility_unavailable = str(exc)
         else:
+            labelled = [(g.name, g.obs[label].dropna()) for _, g in sets_c if label in g.obs]
+            for name, y in [("real train", utility_data.train[1]), *labelled]:
+                note = absent_class_note(name, np.asarray(y), utility_data.test[1])
+                notes.extend([note] if note else [])
             if len(utility_data.columns) < test.dosage.shape[1]:
                 notes.append(
                     f"Utility: {len(utility_data.columns):,} of {test.dosage.shape[1]:,} "
