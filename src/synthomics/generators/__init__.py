@@ -31,6 +31,7 @@ from synthomics.generators.registry import (
     get_generator,
     register,
 )
+from synthomics.generators.spike_in import Covariate, Effect, SpikedCohort, spike_in
 
 
 def load_generator(directory: str | os.PathLike[str]) -> Generator:
@@ -40,6 +41,8 @@ def load_generator(directory: str | os.PathLike[str]) -> Generator:
 
 __all__ = [
     "ConditionSpec",
+    "Covariate",
+    "Effect",
     "FitProgress",
     "Generator",
     "GeneratorOutputError",
@@ -47,9 +50,11 @@ __all__ = [
     "MicrobiomeGenerator",
     "NotFittedError",
     "PerLevelMicrobiomeGenerator",
+    "SpikedCohort",
     "available_generators",
     "generator_class",
     "get_generator",
     "load_generator",
     "register",
+    "spike_in",
 ]

@@ -21,6 +21,7 @@ Output (:meth:`MicrobiomeGenerator.sample`)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -40,6 +41,9 @@ from synthomics.generators.library_size import (
 )
 
 ROW_SUM_TOLERANCE = 1e-9
+
+DrawTransform = Callable[[np.ndarray], np.ndarray]
+"""Maps drawn ``n x p`` proportions to new ones (rows summing to one), before reads."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,7 @@ class MicrobiomeGenerator(Generator):
         seed: int | None = None,
         *,
         library_size: int | np.ndarray | None = None,
+        spike: DrawTransform | None = None,
     ) -> ad.AnnData:
         """Draw synthetic microbiome profiles.
 
@@ -176,13 +181,18 @@ class MicrobiomeGenerator(Generator):
             Depth of the reads in ``layers["counts"]``: one integer or one per sample.
             By default depths are drawn from the training library sizes; training data
             without reads (proportions, percent) then get no ``counts`` layer.
+        spike
+            Changes the drawn proportions before reads are drawn (e.g. a
+            :class:`~synthomics.generators.spike_in.SpikePlan`, which spikes known
+            associations): called once with the ``n x p`` proportions, returns new ones.
+            Reads are then drawn from them at each sample's depth.
 
         Returns
         -------
         anndata.AnnData
             See the module documentation.
         """
-        return super().sample(n, conditions, seed, library_size=library_size)
+        return super().sample(n, conditions, seed, library_size=library_size, spike=spike)
 
     # ----------------------------------------------------------------- omics hooks
 
@@ -250,6 +260,7 @@ class MicrobiomeGenerator(Generator):
         rng: np.random.Generator,
         *,
         library_size: int | np.ndarray | None = None,
+        spike: DrawTransform | None = None,
     ) -> ad.AnnData:
         from synthomics.container import microbiome_anndata
 
@@ -269,6 +280,11 @@ class MicrobiomeGenerator(Generator):
                 f"expected {(n, len(self.feature_names_))}"
             )
         counts = draw.counts
+        if spike is not None:
+            proportions = np.asarray(spike(proportions), dtype=np.float64)
+            if counts is not None:
+                # the model's own reads no longer match: redraw them at the same depths
+                sizes, counts = counts.sum(axis=1), None
         if counts is None and sizes is not None:
             if self.count_model == "multinomial":
                 counts = multinomial_counts(proportions, sizes, rng)
