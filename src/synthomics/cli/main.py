@@ -58,6 +58,9 @@ from synthomics.cli import generate as _generate  # noqa: E402  (light: models l
 app.command("fit")(_generate.fit)
 app.command("sample")(_generate.sample)
 app.command("models")(_generate.models)
+from synthomics.cli import spike as _spike  # noqa: E402  (light: models load in the command)
+
+app.command("spike")(_spike.spike)
 from synthomics.cli import pipeline as _pipeline  # noqa: E402  (light: work in commands)
 
 app.command("run")(_pipeline.run)
