@@ -185,7 +185,9 @@ class MicrobiomeGenerator(Generator):
             Changes the drawn proportions before reads are drawn (e.g. a
             :class:`~synthomics.generators.spike_in.SpikePlan`, which spikes known
             associations): called once with the ``n x p`` proportions, returns new ones.
-            Reads are then drawn from them at each sample's depth.
+            Reads are then drawn from them at each sample's depth by the model's count
+            rule; a model that drew its own reads gets them by presence-preserving
+            rounding of the new proportions at the depths of its reads.
 
         Returns
         -------
@@ -283,8 +285,9 @@ class MicrobiomeGenerator(Generator):
         if spike is not None:
             proportions = np.asarray(spike(proportions), dtype=np.float64)
             if counts is not None:
-                # the model's own reads no longer match: redraw them at the same depths
-                sizes, counts = counts.sum(axis=1), None
+                # the model's own reads no longer match; its proportions already carry its
+                # sampling zeros, so round the new ones at the same depths
+                counts = presence_preserving_counts(proportions, counts.sum(axis=1))
         if counts is None and sizes is not None:
             if self.count_model == "multinomial":
                 counts = multinomial_counts(proportions, sizes, rng)

@@ -349,19 +349,17 @@ class SpikePlan:
         self.prevalence_before_: np.ndarray | None = None
         self.prevalence_after_: np.ndarray | None = None
 
-    @property
-    def design(self) -> np.ndarray:
+    def design(self, n: int) -> np.ndarray:
         """``n x t`` design matrix (one column per :class:`DesignColumn`)."""
-        n = len(self.columns[0].values) if self.columns else 0
-        return (
-            np.column_stack([c.values for c in self.columns]) if self.columns else np.zeros((n, 0))
-        )
+        if not self.columns:
+            return np.zeros((n, 0))
+        return np.column_stack([c.values for c in self.columns])
 
     def __call__(self, proportions: np.ndarray) -> np.ndarray:
         base = np.asarray(proportions, dtype=np.float64)
         base = base / base.sum(axis=1, keepdims=True)
         n, p = base.shape
-        X = self.design
+        X = self.design(n)
         if X.shape[0] != n:
             raise InputError(None, f"{X.shape[0]} metadata rows for {n} samples")
         present = base > 0
@@ -594,7 +592,7 @@ def spike_in(
     features = list(model.feature_names_)
     _check_effects(effects, kinds, features)
     effects = list(effects)
-    used = {e.covariate for e in effects}
+    used = {e.covariate for e in effects} | {c.name for c in covariates}
     for name in sorted(used):
         missing = frame[name].isna().to_numpy()
         if missing.any():
