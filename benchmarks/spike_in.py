@@ -1,7 +1,8 @@
 """Differential-abundance methods on cohorts with spiked associations of known size.
 
 For each shared dataset (Nielsen IBD metagenomes, the twins 16S counts, HMP 16S stool) a
-generator is fitted to a seeded 80% training split. Cohorts are then simulated with
+generator is fitted to a seeded 80% training split (``midasim``; ``diffusion`` with the
+small budget of :data:`MODEL_OPTIONS`). Cohorts are then simulated with
 :func:`synthomics.generators.spike_in` over a grid: a binary ``disease`` (half cases),
 10% of the taxa with drawn prevalence >= 10% spiked in mixed directions with a log fold
 change ``lfc`` in {0 (null), 0.5, 1, 2} and a presence log-odds shift ``lfc / 2``, for
@@ -33,7 +34,8 @@ against the held-out test split, beside a plain draw of the same model; the repo
 Usage::
 
     python benchmarks/spike_in.py --out benchmarks/results/spike_in
-        [--datasets nielsen_ibd,twins,hmp_16s_stool] [--models midasim] [--replicates 3]
+        [--datasets nielsen_ibd,twins,hmp_16s_stool] [--models midasim,diffusion]
+        [--replicates 3]
 
 Writes ``runs.csv`` (one row per cohort and method), ``table.md``, ``power_fdr.png`` and
 ``report.html`` into OUT.
@@ -61,6 +63,8 @@ METHODS = ("lm_log", "wilcoxon_clr", "ancom", "dirmult_ttest", "ancombc")
 ALPHA = 0.05
 MIN_PREVALENCE = 0.1
 NIELSEN_DEPTH = 20_000
+MODEL_OPTIONS = {"diffusion": {"max_steps": 400, "sampling_steps": 20}}
+"""A small training and sampling budget for the diffusion model (one CPU core)."""
 
 
 def read_benchmark_dataset(name: str):
@@ -428,7 +432,8 @@ def main(argv: list[str] | None = None) -> None:
         depth = NIELSEN_DEPTH if adata.uns["units"] != "counts" else None
         for model_name in args.models.split(","):
             t0 = time.perf_counter()
-            model = get_generator(model_name, seed=0, progress=False).fit(train)
+            options = MODEL_OPTIONS.get(model_name, {})
+            model = get_generator(model_name, seed=0, progress=False, **options).fit(train)
             print(
                 f"{dataset}: {adata.n_obs} x {adata.n_vars}, {model_name} fitted in "
                 f"{time.perf_counter() - t0:.1f} s",

@@ -71,14 +71,17 @@ def summary_table_html(summary: pd.DataFrame) -> str:
     null = summary[summary["lfc"] == 0]
     if null.empty:
         return ""
-    table = null.pivot_table(index=["dataset", "n"], columns="method", values="null_p05_share")
+    table = null.pivot_table(
+        index=["dataset", "n"], columns="method", values="null_p05_share", dropna=False
+    )
     head = "".join(f"<th>{m}</th>" for m in table.columns)
     rows = []
     for (dataset, n), row in table.iterrows():
         cells = "".join("<td></td>" if pd.isna(v) else f"<td>{v:.3f}</td>" for v in row.tolist())
         rows.append(f"<tr><th>{dataset}</th><th>{n}</th>{cells}</tr>")
     return (
-        "<p>Null cohorts (no effects): share of taxa with p &lt; 0.05, nominal 0.05.</p>"
+        "<p>Null cohorts (no effects): share of taxa with p &lt; 0.05, nominal 0.05 "
+        "(blank: the method gives no p-values).</p>"
         f'<table class="settings"><tr><th>dataset</th><th>n</th>{head}</tr>{"".join(rows)}'
         "</table>"
     )
