@@ -32,7 +32,10 @@ Truth (:attr:`SpikedCohort.truth`, one row per taxon and design column)
     for a taxon present before and after, ``log p'_ij - log p_ij = sum_t b_tj x_it - log
     S_i``; the relative effect is ``b_tj - g_t``, with ``g`` the least-squares
     coefficients of ``log S`` on the design (with an intercept). It is computed
-    empirically from the cohort's own draw, and is exact for those samples.
+    empirically from the cohort's own draw, and is exact for those samples. Methods that
+    also count the zeros (a log with a pseudocount, CLR) see a smaller effect for sparse
+    taxa. ``prevalence_before`` / ``prevalence_after``: share of the drawn samples that
+    carry the taxon before and after the spike (before reads).
 
 Taxa are chosen per effect: an explicit list, or a number (or share) picked at random
 with the seed among the taxa whose drawn prevalence lies in ``prevalence`` (taxa never
@@ -703,7 +706,10 @@ def _covariate_json(c: Covariate) -> dict[str, Any]:
 
 
 def _effect_json(e: Effect) -> dict[str, Any]:
-    taxa = [str(t) for t in e.taxa] if e.explicit else e.taxa
+    if e.explicit:
+        taxa: Any = [str(t) for t in e.taxa]
+    else:
+        taxa = float(e.taxa) if isinstance(e.taxa, float) else int(e.taxa)
     return {
         "covariate": e.covariate,
         "taxa": taxa,
