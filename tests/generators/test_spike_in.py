@@ -264,3 +264,42 @@ def test_cli_round_trip(independent, tmp_path):
     assert bad.exit_code == 2
     assert "unknown covariate 'age'" in bad.output and "Traceback" not in bad.output
     assert not (tmp_path / "x").exists()
+
+
+def test_option_parsers():
+    from synthomics.cli.spike import parse_band, parse_categorical, parse_continuous, parse_taxa
+
+    site = parse_categorical("site=A:0.5,B:0.3,C:0.2")
+    assert (site.kind, site.levels, site.shares) == (
+        "categorical",
+        ("A", "B", "C"),
+        (0.5, 0.3, 0.2),
+    )
+    age = parse_continuous("age=uniform:20:70")
+    assert (age.distribution, age.parameters) == ("uniform", (20.0, 70.0))
+    assert parse_taxa("30") == 30 and parse_taxa("0.1") == 0.1
+    assert parse_taxa("taxon_01, taxon_02") == ["taxon_01", "taxon_02"]
+    assert parse_band("0.1:0.5") == (0.1, 0.5)
+    with pytest.raises(InputError, match="--continuous: cannot read 'age=normal:50'"):
+        parse_continuous("age=normal:50")
+    with pytest.raises(InputError, match="--categorical: level 'A' given twice"):
+        parse_categorical("site=A:0.5,A:0.5")
+
+
+def test_cli_reuses_a_metadata_table(independent, tmp_path):
+    independent.save(tmp_path / "model")
+    (tmp_path / "samples.tsv").write_text(
+        "sample_id\tsmoker\tbmi\n" + "".join(f"P{i}\t{i % 2}\t{20 + i}\n" for i in range(12))
+    )
+    base = ["spike", str(tmp_path / "model"), "--metadata", str(tmp_path / "samples.tsv")]
+    result = runner.invoke(
+        app, [*base, "--effect-on", "smoker", "--taxa", "2", "--out", str(tmp_path / "sim")]
+    )
+    assert result.exit_code == 0, result.output
+    metadata = pd.read_csv(tmp_path / "sim" / "metadata.tsv", sep="\t", index_col=0)
+    assert list(metadata["source_sample"]) == [f"P{i}" for i in range(12)]
+    truth = pd.read_csv(tmp_path / "sim" / "truth.tsv", sep="\t", keep_default_na=False)
+    assert set(truth["covariate"]) == {"smoker"} and truth["affected"].sum() == 2
+    # no covariate named: refused, naming the way out
+    bad = runner.invoke(app, [*base, "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "no covariate to attach effects to" in bad.output
