@@ -128,7 +128,7 @@ def load_dataset(name: str, cache: Path) -> Any:
     adata = preprint_protocol(adata)
     adata = adata[np.asarray(adata.X).sum(axis=1) > 0].copy()
     adata.uns = {k: adata.uns[k] for k in ("omics", "units") if k in adata.uns}
-    for column in adata.obs.columns[adata.obs.dtypes == object]:
+    for column in adata.obs.select_dtypes(include="object").columns:
         adata.obs[column] = adata.obs[column].astype(str)
     cache.mkdir(parents=True, exist_ok=True)
     adata.write_h5ad(path)
