@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -77,11 +77,6 @@ class DiffusionTrainingOptions:
     precision: str = "32-true"
     gradient_clip_val: float = 1.0
     seed: int = 0
-
-    @classmethod
-    def from_model(cls, model: Any) -> DiffusionTrainingOptions:
-        """The options stored as attributes of the same names on ``model``."""
-        return cls(**{k: getattr(model, k) for k in asdict(cls()) if hasattr(model, k)})
 
 
 def train_diffusion(

@@ -77,6 +77,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from synthomics.diffusion.generator import DiffusionGenerator, check_choice, check_positive
 from synthomics.errors import InputError
 from synthomics.generators.genotype import GenotypeGenerator, GenotypePlan, GenotypeTrainingData
 
@@ -94,7 +95,7 @@ SAMPLE_CHUNK = 2048
 """Rows drawn and decoded at a time."""
 
 
-class GenotypeDiffusion(GenotypeGenerator):
+class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
     """Denoising diffusion model of genotypes with a decoder to valid genotypes.
 
     Parameters
@@ -162,13 +163,19 @@ class GenotypeDiffusion(GenotypeGenerator):
         "calibration_samples": 64,
     }
 
+    sizes: ClassVar[dict[str, dict[str, int]]] = SIZES
+    option_overrides: ClassVar[dict[str, Any]] = {
+        "dropout": 0.1,
+        "batch_size": 128,
+        "weight_decay": 1e-2,
+        "patience": 5,
+    }
+    """Regularised for small cohorts (see "Memorisation"); early stopping on, as shared."""
+    sample_chunk: ClassVar[int] = SAMPLE_CHUNK
+
     def __init__(
         self,
         *,
-        size: Literal["tiny", "default", "paper"] = "default",
-        dim: int | None = None,
-        n_blocks: int | None = None,
-        dropout: float = 0.1,
         representation: Literal["windowed_pca", "dosage"] = "windowed_pca",
         window: int = 200,
         pca_variance: float = 0.95,
@@ -176,69 +183,24 @@ class GenotypeDiffusion(GenotypeGenerator):
         residual_noise: float = 0.0,
         threshold_prior: float = 2.0,
         calibration_samples: int = 1000,
-        timesteps: int = 1000,
-        schedule: Literal["cosine", "linear"] = "cosine",
-        prediction: Literal["v", "epsilon", "x0"] = "v",
-        condition_dropout: float = 0.1,
-        guidance_scale: float = 1.0,
-        sampler: Literal["ddim", "ddpm"] = "ddim",
-        sampling_steps: int = 50,
-        self_conditioning: bool = False,
-        max_steps: int = 3000,
-        batch_size: int = 128,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-2,
-        ema_decay: float | None = 0.999,
-        validation_fraction: float = 0.1,
-        validation_every: int = 100,
-        early_stopping: bool = True,
-        patience: int = 5,
-        checkpoint_dir: str | None = None,
-        resume: bool = False,
-        accelerator: str = "auto",
-        devices: int | str = 1,
-        strategy: str = "auto",
-        num_nodes: int = 1,
-        precision: str = "32-true",
         seed: int = 0,
         progress: bool | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(seed=seed, progress=progress)
         from synthomics.genotype_diffusion.representation import REPRESENTATIONS
 
-        _choice("size", size, tuple(SIZES))
-        _choice("representation", representation, REPRESENTATIONS)
-        _choice("sampler", sampler, ("ddim", "ddpm"))
-        _choice("schedule", schedule, ("cosine", "linear"))
-        _choice("prediction", prediction, ("v", "epsilon", "x0"))
-        for what, value in (
-            ("max_steps", max_steps),
-            ("batch_size", batch_size),
-            ("sampling_steps", sampling_steps),
-            ("timesteps", timesteps),
-            ("window", window),
-            ("calibration_samples", calibration_samples),
-        ):
-            if int(value) < 1:
-                raise InputError(None, f"{what} is {value!r}", expected="a positive integer")
+        self._set_diffusion_options(options)
+        check_choice("representation", representation, REPRESENTATIONS)
+        check_positive(window=window, calibration_samples=calibration_samples)
         if not 0 < pca_variance <= 1:
             raise InputError(
                 None, f"pca_variance is {pca_variance!r}", expected="a share in (0, 1]"
-            )
-        if not 0 <= condition_dropout < 1:
-            raise InputError(
-                None,
-                f"condition_dropout is {condition_dropout!r}",
-                expected="a probability in [0, 1)",
             )
         if threshold_prior < 0:
             raise InputError(
                 None, f"threshold_prior is {threshold_prior!r}", expected="a number >= 0"
             )
-        self.size = size
-        self.dim = dim
-        self.n_blocks = n_blocks
-        self.dropout = dropout
         self.representation = representation
         self.window = window
         self.pca_variance = pca_variance
@@ -246,46 +208,15 @@ class GenotypeDiffusion(GenotypeGenerator):
         self.residual_noise = residual_noise
         self.threshold_prior = threshold_prior
         self.calibration_samples = calibration_samples
-        self.timesteps = timesteps
-        self.schedule = schedule
-        self.prediction = prediction
-        self.condition_dropout = condition_dropout
-        self.guidance_scale = guidance_scale
-        self.sampler = sampler
-        self.sampling_steps = sampling_steps
-        self.self_conditioning = self_conditioning
-        self.max_steps = max_steps
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.ema_decay = ema_decay
-        self.validation_fraction = validation_fraction
-        self.validation_every = validation_every
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.checkpoint_dir = checkpoint_dir
-        self.resume = resume
-        self.accelerator = accelerator
-        self.devices = devices
-        self.strategy = strategy
-        self.num_nodes = num_nodes
-        self.precision = precision
-        self.module_: Any = None
-        self.process_: Any = None
-        self.transform_: Any = None
         self.thresholds_: Any = None
-        self.architecture_: dict[str, Any] = {}
-        self.fit_record_: dict[str, Any] = {}
 
     # ----------------------------------------------------------------- building blocks
 
     def _architecture(self, n_latent: int, n_classes: int) -> dict[str, Any]:
-        base = SIZES[self.size]
         return {
             "n_features": int(n_latent),
             "n_classes": int(n_classes),
-            "dim": int(self.dim or base["dim"]),
-            "n_blocks": int(self.n_blocks if self.n_blocks is not None else base["n_blocks"]),
+            **self._network_size(),
             "dropout": float(self.dropout),
             "self_conditioning": bool(self.self_conditioning),
         }
@@ -295,11 +226,6 @@ class GenotypeDiffusion(GenotypeGenerator):
         from synthomics.diffusion.denoisers import MLPDenoiser
 
         return MLPDenoiser(**architecture)
-
-    def _build_process(self):
-        from synthomics.diffusion.process import GaussianDiffusion
-
-        return GaussianDiffusion(self.timesteps, self.schedule, self.prediction)
 
     def _fit_representation(self, genotypes: np.ndarray):
         from synthomics.genotype_diffusion.representation import CentredDosage, WindowedPCA
@@ -316,7 +242,7 @@ class GenotypeDiffusion(GenotypeGenerator):
     # ----------------------------------------------------------------- fit
 
     def _fit(self, data: GenotypeTrainingData, rng: np.random.Generator) -> None:
-        from synthomics.diffusion.fitting import DiffusionTrainingOptions, train_diffusion
+        from synthomics.diffusion.fitting import train_diffusion
         from synthomics.genotype_diffusion.thresholds import GenotypeThresholds
         from synthomics.training import seed_everything
 
@@ -336,7 +262,7 @@ class GenotypeDiffusion(GenotypeGenerator):
             process,
             module,
             tensors,
-            DiffusionTrainingOptions.from_model(self),
+            self.training_options(),
             task=self.fit_progress.task("genotype diffusion: training"),
             description="genotype diffusion: training",
         )
@@ -377,26 +303,16 @@ class GenotypeDiffusion(GenotypeGenerator):
         """Continuous genotype scores ``(n, m)`` of new individuals of levels ``codes``."""
         import torch
 
-        guidance = self.guidance_scale if guidance_scale is None else guidance_scale
-        steps = self.sampling_steps if steps is None else steps
-        generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
-        conditional = self.condition_ is not None
-        n = len(codes)
-        out = np.empty((n, self.transform_.n_variants))
+        generator = self._torch_generator(rng)
+        out = np.empty((len(codes), self.transform_.n_variants))
         with torch.inference_mode():
-            for start in range(0, n, SAMPLE_CHUNK):
-                rows = slice(start, min(start + SAMPLE_CHUNK, n))
-                cond = torch.from_numpy(np.asarray(codes[rows])).long() if conditional else None
-                latent = self.process_.sample(
-                    self.module_,
-                    (rows.stop - rows.start, self.transform_.n_latent),
-                    cond=cond,
-                    guidance_scale=guidance,
-                    steps=steps,
-                    method=self.sampler,
-                    generator=generator,
-                    self_condition=self.module_.self_conditioning,
-                )
+            for rows, latent in self._sample_chunks(
+                codes,
+                (self.transform_.n_latent,),
+                generator,
+                guidance_scale=guidance_scale,
+                steps=steps,
+            ):
                 out[rows] = self.transform_.decode(latent.double().numpy())
         if self.residual_noise > 0:
             scale = float(self.residual_noise) * self.transform_.residual_sd
@@ -427,45 +343,18 @@ class GenotypeDiffusion(GenotypeGenerator):
     # ----------------------------------------------------------------- state
 
     def _get_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {f"module/{k}": v for k, v in self.module_.state_dict().items()}
-        state.update({f"transform/{k}": v for k, v in self.transform_.state().items()})
+        state = super()._get_state()
         state.update({f"decoder/{k}": v for k, v in self.thresholds_.state().items()})
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        import torch
-
         from synthomics.genotype_diffusion.representation import representation_from_state
         from synthomics.genotype_diffusion.thresholds import GenotypeThresholds
 
-        def part(prefix: str) -> dict[str, Any]:
-            return {k.split("/", 1)[1]: v for k, v in state.items() if k.startswith(prefix)}
-
+        transform = self._state_part(state, "transform")
         self.transform_ = representation_from_state(
-            self.representation, {k: np.asarray(v) for k, v in part("transform/").items()}
+            self.representation, {k: np.asarray(v) for k, v in transform.items()}
         )
-        self.thresholds_ = GenotypeThresholds(np.asarray(part("decoder/")["thresholds"]))
-        module = self._build_module(self.architecture_)
-        module.load_state_dict({k: torch.as_tensor(v) for k, v in part("module/").items()})
-        self.module_ = module.eval()
-        for parameter in module.parameters():
-            parameter.requires_grad_(False)
-        self.process_ = self._build_process()
-
-    def _model_manifest(self) -> dict[str, Any]:
-        return {"architecture": self.architecture_, "fit": self.fit_record_}
-
-    def _set_model_manifest(self, info: dict[str, Any]) -> None:
-        self.architecture_ = dict(info.get("architecture") or {})
-        self.fit_record_ = dict(info.get("fit") or {})
-
-    @property
-    def n_parameters(self) -> int:
-        """Number of trainable parameters of the fitted network."""
-        self._require_fitted("n_parameters")
-        return int(sum(p.numel() for p in self.module_.parameters()))
-
-
-def _choice(what: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise InputError(None, f"unknown {what} {value!r}", expected=f"one of {list(allowed)}")
+        decoder = self._state_part(state, "decoder")
+        self.thresholds_ = GenotypeThresholds(np.asarray(decoder["thresholds"]))
+        self._load_module(self._build_module(self.architecture_), state)

@@ -84,6 +84,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from synthomics.diffusion.generator import DiffusionGenerator, check_choice
 from synthomics.errors import InputError
 from synthomics.generators.library_size import LibrarySizeKind
 from synthomics.generators.microbiome import (
@@ -115,7 +116,7 @@ PRESENCE_SD_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 MAX_PREVALENCE_SHIFT = 2.0
 
 
-class MicrobiomeDiffusion(MicrobiomeGenerator):
+class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
     """Sparsity-preserving denoising diffusion model for microbiome profiles.
 
     Parameters
@@ -202,13 +203,14 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         "guidance); Nickel & Kiela 2017 (Poincaré embeddings)"
     )
 
+    sizes: ClassVar[dict[str, dict[str, int]]] = SIZES
+    option_overrides: ClassVar[dict[str, Any]] = {"max_steps": 1500, "early_stopping": False}
+    """A fixed budget of 1,500 steps, keeping the last weights (see "Training length")."""
+    sample_chunk: ClassVar[int] = SAMPLE_CHUNK
+
     def __init__(
         self,
         *,
-        size: Literal["tiny", "default", "large", "paper"] = "default",
-        dim: int | None = None,
-        n_blocks: int | None = None,
-        dropout: float = 0.0,
         abundance: Literal["clr", "log"] = "clr",
         prevalence_init: bool = True,
         sparsity_weight: float = 1.0,
@@ -217,63 +219,19 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         embedding_dim: int = 10,
         hierarchy: Literal["auto", "taxonomy", "tree"] = "auto",
         poincare_epochs: int = 50,
-        timesteps: int = 1000,
-        schedule: Literal["cosine", "linear"] = "cosine",
-        prediction: Literal["v", "epsilon", "x0"] = "v",
-        condition_dropout: float = 0.1,
-        guidance_scale: float = 1.0,
-        sampler: Literal["ddim", "ddpm"] = "ddim",
-        sampling_steps: int = 50,
         stochastic_presence: bool = True,
         calibrate_prevalence: bool = True,
         calibrate_abundance: bool = True,
-        self_conditioning: bool = False,
-        max_steps: int = 1500,
-        batch_size: int = 64,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        ema_decay: float | None = 0.999,
-        validation_fraction: float = 0.1,
-        validation_every: int = 100,
-        early_stopping: bool = False,
-        patience: int = 10,
-        checkpoint_dir: str | None = None,
-        resume: bool = False,
-        accelerator: str = "auto",
-        devices: int | str = 1,
-        strategy: str = "auto",
-        num_nodes: int = 1,
-        precision: str = "32-true",
         seed: int = 0,
         library_size: LibrarySizeKind = "lognormal",
         progress: bool | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(seed=seed, library_size=library_size, progress=progress)
-        _choice("size", size, tuple(SIZES))
-        _choice("taxon_embedding", taxon_embedding, TAXON_EMBEDDINGS)
-        _choice("hierarchy", hierarchy, HIERARCHIES)
-        _choice("sampler", sampler, ("ddim", "ddpm"))
-        _choice("schedule", schedule, ("cosine", "linear"))
-        _choice("prediction", prediction, ("v", "epsilon", "x0"))
-        _choice("abundance", abundance, ("clr", "log"))
-        for what, value in (
-            ("max_steps", max_steps),
-            ("batch_size", batch_size),
-            ("sampling_steps", sampling_steps),
-            ("timesteps", timesteps),
-        ):
-            if int(value) < 1:
-                raise InputError(None, f"{what} is {value!r}", expected="a positive integer")
-        if not 0 <= condition_dropout < 1:
-            raise InputError(
-                None,
-                f"condition_dropout is {condition_dropout!r}",
-                expected="a probability in [0, 1)",
-            )
-        self.size = size
-        self.dim = dim
-        self.n_blocks = n_blocks
-        self.dropout = dropout
+        self._set_diffusion_options(options)
+        check_choice("taxon_embedding", taxon_embedding, TAXON_EMBEDDINGS)
+        check_choice("hierarchy", hierarchy, HIERARCHIES)
+        check_choice("abundance", abundance, ("clr", "log"))
         self.abundance = abundance
         self.prevalence_init = prevalence_init
         self.sparsity_weight = sparsity_weight
@@ -282,50 +240,19 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
         self.embedding_dim = embedding_dim
         self.hierarchy = hierarchy
         self.poincare_epochs = poincare_epochs
-        self.timesteps = timesteps
-        self.schedule = schedule
-        self.prediction = prediction
-        self.condition_dropout = condition_dropout
-        self.guidance_scale = guidance_scale
-        self.sampler = sampler
-        self.sampling_steps = sampling_steps
         self.stochastic_presence = stochastic_presence
         self.calibrate_prevalence = calibrate_prevalence
         self.calibrate_abundance = calibrate_abundance
-        self.self_conditioning = self_conditioning
-        self.max_steps = max_steps
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.ema_decay = ema_decay
-        self.validation_fraction = validation_fraction
-        self.validation_every = validation_every
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.checkpoint_dir = checkpoint_dir
-        self.resume = resume
-        self.accelerator = accelerator
-        self.devices = devices
-        self.strategy = strategy
-        self.num_nodes = num_nodes
-        self.precision = precision
-        self.module_: Any = None
-        self.process_: Any = None
-        self.transform_: Any = None
         self.calibration_: Any = None
         self.presence_sd_ = 0.0
-        self.architecture_: dict[str, Any] = {}
-        self.fit_record_: dict[str, Any] = {}
 
     # ----------------------------------------------------------------- building blocks
 
     def _architecture(self, n_taxa: int, n_classes: int) -> dict[str, Any]:
-        base = SIZES[self.size]
         return {
             "n_taxa": int(n_taxa),
             "n_classes": int(n_classes),
-            "dim": int(self.dim or base["dim"]),
-            "n_blocks": int(self.n_blocks if self.n_blocks is not None else base["n_blocks"]),
+            **self._network_size(),
             "dropout": float(self.dropout),
             "prediction": self.prediction,
             "prevalence_init": bool(self.prevalence_init),
@@ -356,11 +283,6 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
             class_sizes=class_sizes,
             **arch,
         )
-
-    def _build_process(self):
-        from synthomics.diffusion.process import GaussianDiffusion
-
-        return GaussianDiffusion(self.timesteps, self.schedule, self.prediction)
 
     def _taxon_embedding(self, n_taxa: int, rng: np.random.Generator) -> np.ndarray | None:
         """The taxon identity table (tangent-space Poincaré points, a random table or None)."""
@@ -423,7 +345,7 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
     # ----------------------------------------------------------------- fit
 
     def _fit(self, data: MicrobiomeTrainingData, rng: np.random.Generator) -> None:
-        from synthomics.diffusion.fitting import DiffusionTrainingOptions, train_diffusion
+        from synthomics.diffusion.fitting import train_diffusion
         from synthomics.microbiome_diffusion.transform import PresenceLogAbundance
         from synthomics.training import seed_everything
 
@@ -454,7 +376,7 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
             process,
             module,
             tensors,
-            DiffusionTrainingOptions.from_model(self),
+            self.training_options(),
             task=self.fit_progress.task("diffusion: training"),
         )
         self.module_ = module
@@ -643,19 +565,6 @@ class MicrobiomeDiffusion(MicrobiomeGenerator):
             parameter.requires_grad_(False)
         self.process_ = self._build_process()
 
-    def _model_manifest(self) -> dict[str, Any]:
-        return {"architecture": self.architecture_, "fit": self.fit_record_}
-
-    def _set_model_manifest(self, info: dict[str, Any]) -> None:
-        self.architecture_ = dict(info.get("architecture") or {})
-        self.fit_record_ = dict(info.get("fit") or {})
-
-    @property
-    def n_parameters(self) -> int:
-        """Number of trainable parameters of the fitted network."""
-        self._require_fitted("n_parameters")
-        return int(sum(p.numel() for p in self.module_.parameters()))
-
 
 def _with_presence_offset(module: Any, offset: Any) -> Any:
     """The denoiser with a per-sample presence-logit shift (batches doubled for guidance)."""
@@ -671,11 +580,6 @@ def _logit_prevalence(present: np.ndarray, n: int) -> np.ndarray:
     """Logit of the smoothed prevalence ``(k + 1/2) / (n + 1)`` of presence counts ``k``."""
     p = (np.asarray(present, dtype=np.float64) + 0.5) / (n + 1)
     return np.log(p / (1 - p))
-
-
-def _choice(what: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise InputError(None, f"unknown {what} {value!r}", expected=f"one of {list(allowed)}")
 
 
 def _has_taxonomy(var: Any) -> bool:
