@@ -23,13 +23,16 @@ Genotype matrices
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 
 from synthomics.errors import InputError
+
+if TYPE_CHECKING:
+    from skbio import TreeNode
 
 RANKS: tuple[str, ...] = (
     "kingdom",
@@ -249,3 +252,31 @@ def omics_kind(adata: ad.AnnData) -> Omics:
             expected="'microbiome' or 'genotype' (read the data with synthomics.io.read)",
         )
     return kind
+
+
+def tree_from_newick(text: str) -> TreeNode:
+    """Parse Newick text (as stored in ``uns["tree"]``), keeping underscores in names."""
+    import io
+    import warnings
+
+    from skbio import TreeNode
+    from skbio.io import FormatIdentificationWarning
+
+    with warnings.catch_warnings():  # the format is given; skip scikit-bio's sniffer warning
+        warnings.simplefilter("ignore", FormatIdentificationWarning)
+        return TreeNode.read(io.StringIO(text), format="newick", convert_underscores=False)
+
+
+def tree_to_newick(tree: TreeNode) -> str:
+    """Newick text of a tree (names with spaces, underscores or punctuation are quoted)."""
+    import io
+
+    buffer = io.StringIO()
+    tree.write(buffer, format="newick")
+    return buffer.getvalue().strip()
+
+
+def uns_tree(adata: ad.AnnData) -> TreeNode | None:
+    """The tree stored in ``adata.uns["tree"]`` as a :class:`skbio.TreeNode`, or ``None``."""
+    text = adata.uns.get("tree")
+    return None if text is None else tree_from_newick(str(text))

@@ -195,7 +195,7 @@ def _obs_rows(adata: ad.AnnData, skip: tuple[str, ...] = ()) -> list[tuple[str, 
 
 
 def _tree_tips(newick: str) -> list[str]:
-    from synthomics.io.tree import tree_from_newick
+    from synthomics.container import tree_from_newick
 
     return [t.name for t in tree_from_newick(newick).tips() if t.name]
 

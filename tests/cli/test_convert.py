@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthomics.cli.info import read_input
 from synthomics.cli.main import app
-from synthomics.io import write
+from synthomics.io import read_input, write
 from synthomics.io.tree import tree_from_newick
 
 

@@ -83,7 +83,7 @@ def convert_file(
     input, output
         Files; formats from the names unless ``from_format``/``to_format`` are given.
     metadata, tree, taxonomy, rank, label_column, orientation
-        As for :func:`synthomics.cli.info.read_input`.
+        As for :func:`synthomics.io.read_input`.
     from_format, to_format
         Force the input/output format (names of :data:`synthomics.io.FORMATS`).
     tree_out
@@ -94,9 +94,8 @@ def convert_file(
     (anndata.AnnData, str, str)
         The container and the input and output format names.
     """
-    from synthomics.cli.info import input_format, read_input
     from synthomics.errors import InputError
-    from synthomics.io import write
+    from synthomics.io import input_format, read_input, write
     from synthomics.io.atomic import atomic_path, check_output
 
     output = Path(output)

@@ -161,10 +161,10 @@ def pretrain(
     """
     import shutil
 
-    from synthomics.cli.generate import check_fresh_start, checkpoint_folder
     from synthomics.embeddings.model import MicrobiomeMAE
     from synthomics.errors import InputError
     from synthomics.io.atomic import check_output
+    from synthomics.pipeline import check_fresh_start, checkpoint_folder
 
     check_output(out, folder=True, option="--out")
     auto_folder = checkpoint_folder(out) if checkpoint_dir is None else None

@@ -12,8 +12,8 @@ from synthomics.cli.console import console, friendly_errors, reflow_help
 
 def _read(path: Path, metadata: Path | None, label: str | None) -> object:
     """A genotype file (VCF, PLINK, .hapt, 0/1/2 matrix, h5ad) as a genotype container."""
-    from synthomics.cli.info import read_input
     from synthomics.errors import InputError
+    from synthomics.io import read_input
 
     adata, _ = read_input(path, metadata=metadata, label_column=label)
     if adata.uns.get("omics") != "genotype":
@@ -27,7 +27,7 @@ def _read(path: Path, metadata: Path | None, label: str | None) -> object:
 
 def _labels_beside(path: Path) -> Path | None:
     """The labels file ``synthomics sample`` wrote beside a VCF/PLINK output, if any."""
-    from synthomics.cli.generate import sample_labels_path
+    from synthomics.pipeline import sample_labels_path
 
     labels = sample_labels_path(path)
     return labels if labels.is_file() and path.suffix != ".h5ad" else None

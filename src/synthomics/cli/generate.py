@@ -1,18 +1,17 @@
 """``synthomics fit``, ``synthomics sample`` and ``synthomics models``.
 
 Each command is a thin layer over one library call, so that the same work is one function
-call away in Python: :func:`fit_model`, :func:`sample_model` and
+call away in Python: :func:`synthomics.pipeline.fit_model`,
+:func:`synthomics.pipeline.sample_model` and
 :func:`synthomics.generators.available_generators`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -25,11 +24,25 @@ from synthomics.cli.info import (
     TreeOption,
 )
 from synthomics.errors import InputError
+from synthomics.pipeline import (
+    check_fresh_start,
+    checkpoint_folder,
+    fit_model,
+    sample_labels_path,
+    sample_model,
+    write_sample_labels,
+)
 
-if TYPE_CHECKING:
-    import anndata as ad
-
-    from synthomics.generators import Generator
+__all__ = [
+    "check_fresh_start",
+    "checkpoint_folder",
+    "fit_model",
+    "parse_conditions",
+    "parse_options",
+    "sample_labels_path",
+    "sample_model",
+    "write_sample_labels",
+]
 
 
 # --------------------------------------------------------------------------- library side
@@ -83,201 +96,6 @@ def parse_options(items: list[str] | None) -> dict[str, Any]:
         except json.JSONDecodeError:
             options[key.strip()] = value
     return options
-
-
-def checkpoint_folder(out: str | os.PathLike[str]) -> Path:
-    """Where ``fit`` and ``pretrain`` keep the resumable checkpoint of a model saved to ``out``."""
-    return Path(f"{out}.checkpoints")
-
-
-def check_fresh_start(folder: str | os.PathLike[str]) -> None:
-    """Refuse to start afresh over the checkpoint of an interrupted run (it would be lost)."""
-    from synthomics.training import last_checkpoint
-
-    if last_checkpoint(folder) is not None:
-        raise InputError(
-            folder,
-            "holds the checkpoint of an interrupted run",
-            expected="--resume to continue it, or the folder removed to start again",
-        )
-
-
-def fit_model(
-    model: str,
-    data: str | os.PathLike[str] | ad.AnnData,
-    out: str | os.PathLike[str],
-    *,
-    condition: str | None = None,
-    seed: int = 0,
-    options: dict[str, Any] | None = None,
-    metadata: str | os.PathLike[str] | None = None,
-    tree: str | os.PathLike[str] | None = None,
-    taxonomy: str | os.PathLike[str] | None = None,
-    rank: str | None = None,
-    orientation: str = "auto",
-    progress: bool | None = None,
-    resume: bool = False,
-    announce: Callable[[str], None] | None = None,
-) -> Generator:
-    """Read ``data`` (a file, or a container), fit generator ``model`` and save it to ``out``.
-
-    ``out`` is checked for writing before anything else. Models that train in steps (the
-    diffusion models) keep a resumable checkpoint in ``OUT.checkpoints`` (unless the
-    ``checkpoint_dir`` option names another folder) while they train, removed once the
-    model is saved; ``resume`` continues from it (see
-    :func:`synthomics.training.resume_point`) and passes "resuming from step N ..." to
-    ``announce``, or refuses with the reason before the data are read.
-
-    Returns
-    -------
-    Generator
-        The fitted generator (also saved in ``out``).
-    """
-    import shutil
-
-    from synthomics.generators import get_generator
-    from synthomics.io.atomic import check_output
-
-    check_output(out, folder=True, option="--out")
-    generator = get_generator(model, seed=seed, progress=progress, **(options or {}))
-    auto_folder = None
-    if hasattr(generator, "checkpoint_dir"):  # trains in steps: checkpoints and resume
-        if generator.checkpoint_dir is None:
-            auto_folder = checkpoint_folder(out)
-            generator.checkpoint_dir = str(auto_folder)
-        generator.resume = bool(resume or generator.resume)
-        if not generator.resume:
-            check_fresh_start(generator.checkpoint_dir)
-        else:
-            from synthomics.training import resume_point
-
-            point = resume_point(generator.checkpoint_dir)
-            if announce is not None:
-                announce(f"resuming from step {point.step} (epoch {point.epoch}) of {point.path}")
-    elif resume:
-        raise InputError(
-            "--resume",
-            f"{model} fits in one pass and keeps no checkpoint to resume from",
-            expected="a model that trains in steps (a diffusion model)",
-        )
-    if isinstance(data, str | os.PathLike):
-        from synthomics.cli.info import read_input
-
-        adata, _ = read_input(
-            data,
-            metadata=metadata,
-            tree=tree,
-            taxonomy=taxonomy,
-            rank=rank,
-            orientation=orientation,
-        )
-    else:
-        adata = data
-    generator.fit(adata, condition=condition)
-    if auto_folder is not None:  # the saved model does not point at a removed folder
-        generator.checkpoint_dir, generator.resume = None, False
-    generator.save(out)
-    if auto_folder is not None:
-        shutil.rmtree(auto_folder, ignore_errors=True)
-    return generator
-
-
-def sample_model(
-    model_dir: str | os.PathLike[str],
-    n: int | None,
-    out: str | os.PathLike[str] | None = None,
-    *,
-    conditions: dict[str, dict[str, int]] | None = None,
-    seed: int | None = None,
-    counts: bool = False,
-    library_size: int | None = None,
-) -> ad.AnnData:
-    """Load a saved generator, draw samples and (when ``out`` is given) write them.
-
-    Parameters
-    ----------
-    model_dir
-        Folder written by ``synthomics fit`` or ``Generator.save``.
-    n
-        Number of samples (may be None when ``conditions`` gives the counts).
-    out
-        Output file; the format follows the extension (BIOM, TSV/CSV, h5ad, ...).
-    conditions
-        ``{column: {level: count}}``.
-    seed
-        Seed of the draw.
-    counts
-        Write integer reads instead of relative abundances (microbiome).
-    library_size
-        Depth of the reads (microbiome).
-
-    Returns
-    -------
-    anndata.AnnData
-        The samples as written.
-    """
-    from synthomics.generators import load_generator
-    from synthomics.io.atomic import check_output
-
-    if out is not None:
-        check_output(out, option="--out")
-    generator = load_generator(model_dir)
-    options: dict[str, Any] = {}
-    if generator.omics == "microbiome":
-        options["library_size"] = library_size
-    elif counts or library_size is not None:
-        raise InputError(
-            model_dir,
-            "--counts and --library-size apply to microbiome models",
-            expected=f"neither for a {generator.omics} model",
-        )
-    adata = generator.sample(n, conditions=conditions, seed=seed, **options)
-    if counts:
-        if "counts" not in adata.layers:
-            raise InputError(
-                model_dir,
-                "no read counts: the model was trained on relative abundances",
-                expected="--library-size DEPTH to draw reads, or --proportions",
-            )
-        adata.layers["proportions"] = adata.X.copy()
-        adata.X = adata.layers["counts"].astype("float64")
-        adata.uns["units"] = "counts"
-    if out is not None:
-        from synthomics.io import write
-
-        write(adata, out)
-        if generator.omics == "genotype" and generator.condition_ is not None:
-            write_sample_labels(adata, out, generator.condition_.column)
-    return adata
-
-
-def sample_labels_path(out: str | os.PathLike[str]) -> Path:
-    """The side file that holds the labels of genotype samples written to ``out``."""
-    return Path(f"{out}.samples.tsv")
-
-
-def write_sample_labels(adata: ad.AnnData, out: str | os.PathLike[str], column: str) -> Path:
-    """Write ``<out>.samples.tsv`` (sample_id, ``column``) beside a genotype file, atomically.
-
-    VCF and PLINK keep no sample labels, so the condition level of every synthetic
-    individual goes in this table; it is a sample metadata table that ``--metadata`` reads
-    back. Haplotype rows are listed once per individual (the VCF sample).
-    """
-    import pandas as pd
-
-    from synthomics.io.atomic import atomic_path
-
-    obs = adata.obs
-    ids = obs["individual"].astype(str) if "individual" in obs.columns else obs.index.to_series()
-    table = (
-        pd.DataFrame({"sample_id": ids.to_numpy(), column: obs[column].astype(str).to_numpy()})
-        .drop_duplicates("sample_id")
-        .reset_index(drop=True)
-    )
-    path = sample_labels_path(out)
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, sep="\t", index=False)
-    return path
 
 
 # --------------------------------------------------------------------------- commands

@@ -220,9 +220,8 @@ def synthetic_microbiome(
     >>> sorted(adata.obs["group"].unique())
     ['group_0', 'group_1']
     """
-    from synthomics.container import microbiome_anndata
+    from synthomics.container import microbiome_anndata, tree_to_newick
     from synthomics.io.taxonomy import format_lineage
-    from synthomics.io.tree import tree_to_newick
 
     _check(int(n_samples) >= 1, f"n_samples = {n_samples!r}", "a positive integer")
     _check(int(n_taxa) >= 2, f"n_taxa = {n_taxa!r}", "at least 2 taxa")

@@ -259,3 +259,8 @@ def write(
 
 
 __all__ = ["FORMATS", "Format", "content_kind", "detect_format", "read", "write"]
+
+# after FORMATS and detect_format, which the dispatch reads
+from synthomics.io.dispatch import input_format, read_input  # noqa: E402
+
+__all__ += ["input_format", "read_input"]

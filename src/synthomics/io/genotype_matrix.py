@@ -32,6 +32,7 @@ import pandas as pd
 from synthomics.container import MISSING, genotype_anndata
 from synthomics.errors import InputError
 from synthomics.io.atomic import atomic_path, atomic_paths
+from synthomics.preprocessing.genotype import dense_calls, to_dosage
 
 __all__ = ["read_genotype_matrix", "write_genotype_matrix"]
 
@@ -288,8 +289,6 @@ def write_genotype_matrix(adata: ad.AnnData, path: str | os.PathLike[str]) -> No
     per individual. Haplotype layouts are summed to dosages first (phase is lost). Missing
     is ``-1``.
     """
-    from synthomics.preprocessing.genotype import dense_calls, to_dosage
-
     dosage = to_dosage(adata)
     X = dense_calls(dosage).astype(np.int16)
     bad = ~np.isin(X, (MISSING, 0, 1, 2))

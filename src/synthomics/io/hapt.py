@@ -24,6 +24,7 @@ import pandas as pd
 from synthomics.container import MISSING, genotype_anndata
 from synthomics.errors import InputError
 from synthomics.io.atomic import atomic_path
+from synthomics.preprocessing.genotype import dense_calls, genotype_layout
 
 __all__ = ["placeholder_variants", "read_hapt", "write_hapt"]
 
@@ -270,8 +271,6 @@ def write_hapt(
     Row ids are ``obs_names`` (``<individual>_A``/``_B`` for haplotypes read from VCF), so
     :func:`read_hapt` pairs them back into individuals.
     """
-    from synthomics.preprocessing.genotype import dense_calls, genotype_layout
-
     layout = genotype_layout(adata)
     source = adata.uns.get("source_file")
     if layout == "dosage" and int(adata.uns.get("ploidy", 2)) != 1:

@@ -27,6 +27,7 @@ import pandas as pd
 from synthomics.container import MISSING, genotype_anndata
 from synthomics.errors import InputError
 from synthomics.io.atomic import atomic_paths
+from synthomics.preprocessing.genotype import dense_calls, to_dosage
 
 __all__ = ["plink_paths", "read_plink", "write_plink"]
 
@@ -241,8 +242,6 @@ def write_plink(adata: ad.AnnData, path: str | os.PathLike[str]) -> None:
         Any of ``prefix.bed``/``.bim``/``.fam`` or the prefix.
     """
     from bed_reader import to_bed
-
-    from synthomics.preprocessing.genotype import dense_calls, to_dosage
 
     dosage = to_dosage(adata)
     X = dense_calls(dosage).astype(np.int8)

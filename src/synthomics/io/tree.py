@@ -27,10 +27,8 @@ The matched tree is stored in ``uns["tree"]`` as Newick with tips renamed to the
 
 from __future__ import annotations
 
-import io
 import os
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +38,8 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 from skbio import TreeNode
-from skbio.io import FormatIdentificationWarning
 
-from synthomics.container import RANKS
+from synthomics.container import RANKS, tree_from_newick, tree_to_newick, uns_tree
 from synthomics.errors import InputError
 from synthomics.io.delimited import open_text
 from synthomics.io.taxonomy import looks_like_lineage, parse_lineage
@@ -80,26 +77,6 @@ def read_tree(path: str | os.PathLike[str]) -> TreeNode:
     if not any(t.name for t in tree.tips()):
         raise InputError(path, "the tree has no named tips", expected="tips named by features")
     return tree
-
-
-def tree_from_newick(text: str) -> TreeNode:
-    """Parse Newick text, keeping underscores in names."""
-    with warnings.catch_warnings():  # the format is given; skip scikit-bio's sniffer warning
-        warnings.simplefilter("ignore", FormatIdentificationWarning)
-        return TreeNode.read(io.StringIO(text), format="newick", convert_underscores=False)
-
-
-def tree_to_newick(tree: TreeNode) -> str:
-    """Newick text of a tree (names with spaces, underscores or punctuation are quoted)."""
-    buffer = io.StringIO()
-    tree.write(buffer, format="newick")
-    return buffer.getvalue().strip()
-
-
-def uns_tree(adata: ad.AnnData) -> TreeNode | None:
-    """The tree stored in ``adata.uns["tree"]`` as a :class:`skbio.TreeNode`, or ``None``."""
-    text = adata.uns.get("tree")
-    return None if text is None else tree_from_newick(str(text))
 
 
 def _species_key(name: str | None) -> str | None:

@@ -37,6 +37,7 @@ import pandas as pd
 from synthomics.container import MISSING, genotype_anndata
 from synthomics.errors import InputError
 from synthomics.io.atomic import atomic_path
+from synthomics.preprocessing.genotype import dense_calls, genotype_layout
 
 __all__ = ["read_vcf", "write_vcf"]
 
@@ -630,8 +631,6 @@ def _gt_table(codes: list[str]) -> np.ndarray:
 
 def _calls_for_writing(adata: ad.AnnData) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Sample names, per-variant GT codes (variants x samples) and the code -> text table."""
-    from synthomics.preprocessing.genotype import dense_calls, genotype_layout
-
     layout = genotype_layout(adata)
     X = dense_calls(adata).astype(np.int16)
     source = adata.uns.get("source_file")

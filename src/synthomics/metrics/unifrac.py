@@ -90,7 +90,7 @@ def _as_tree(tree: object) -> object:
     if isinstance(tree, TreeNode):
         return tree
     if isinstance(tree, str) and tree.lstrip().startswith("("):
-        from synthomics.io.tree import tree_from_newick
+        from synthomics.container import tree_from_newick
 
         return tree_from_newick(tree)
     if isinstance(tree, str | os.PathLike):

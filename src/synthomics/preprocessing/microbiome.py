@@ -34,6 +34,7 @@ from typing import Any
 import anndata as ad
 import numpy as np
 
+from synthomics.container import tree_from_newick, tree_to_newick
 from synthomics.errors import InputError
 from synthomics.preprocessing.history import record_step
 
@@ -177,8 +178,6 @@ def _pruned_tree(newick: str, keep: Sequence[str]) -> str | None:
 
     Stored trees have their tips renamed to feature ids by :mod:`synthomics.io.tree`.
     """
-    from synthomics.io.tree import tree_from_newick, tree_to_newick
-
     tree = tree_from_newick(newick)
     kept = set(keep)
     keep_tips = [t.name for t in tree.tips() if t.name in kept]

@@ -147,8 +147,8 @@ def test_hgdp_membership_leaks_through_per_region_frequencies(shared_data):
     # 4:e1000167): synthetic individuals drawn from them sit closer to the training
     # individuals than to held-out ones. Pooled frequencies leak far less. The evaluation
     # must see this difference even though neither model stores a genotype.
-    from synthomics.cli.info import read_input
     from synthomics.generators import get_generator
+    from synthomics.io import read_input
     from synthomics.preprocessing import train_test_split
 
     folder = shared_data / "genotype" / "hgdp_subset"
