@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anndata as ad
 
 from synthomics.errors import InputError
+from synthomics.progress import progress_task
 
 if TYPE_CHECKING:
     from synthomics.generators import Generator
@@ -61,18 +62,6 @@ class PipelineResult:
     models: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
     evaluation: Evaluation | None = None
-
-
-def _progress() -> Any:
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    )
 
 
 def run_pipeline(
@@ -137,31 +126,20 @@ def run_pipeline(
     synthetic: dict[str, ad.AnnData] = {}
     result = PipelineResult(out=out, report={})
     condition = label if (conditional and label is not None) else None
-    steps = _progress() if progress else None
-    if steps is not None:
-        steps.start()
-    try:
-        task = steps.add_task("fit and sample", total=len(models)) if steps else None
+    with progress_task(progress, "fit and sample", len(models)) as task:
         for name in models:
-            if steps is not None:
-                steps.update(task, description=f"fit {name}")
+            task.update(description=f"fit {name}")
             start = time.perf_counter()
             generator = get_generator(name).fit(train, condition=condition)
             fitted = time.perf_counter()
-            if steps is not None:
-                steps.update(task, description=f"sample {name}")
+            task.update(description=f"sample {name}")
             synthetic[name] = generator.sample(train.n_obs, seed=seed)
             sampled = time.perf_counter()
             result.timings[name] = {"fit_s": fitted - start, "sample_s": sampled - fitted}
             result.models[name] = generator.save(out / "models" / name)
             result.synthetic[name] = write(synthetic[name], out / "synthetic" / f"{name}.h5ad")
-            if steps is not None:
-                steps.advance(task)
-        if steps is not None:
-            steps.update(task, description="fit and sample: done")
-    finally:
-        if steps is not None:
-            steps.stop()
+            task.advance()
+        task.update(description="fit and sample: done")
     start = time.perf_counter()
     evaluation = evaluate(test, synthetic, train=train, label=label, seed=seed, progress=progress)
     result.timings["evaluation"] = {"seconds": time.perf_counter() - start}

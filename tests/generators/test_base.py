@@ -11,13 +11,7 @@ import pytest
 from synthomics.container import genotype_anndata, microbiome_anndata
 from synthomics.errors import InputError
 from synthomics.generators import GeneratorOutputError, get_generator, load_generator
-from synthomics.generators.base import (
-    ConditionSpec,
-    condition_codes,
-    frame_from_json,
-    frame_to_json,
-    plan_condition_rows,
-)
+from synthomics.generators.conditions import ConditionSpec, condition_codes, plan_condition_rows
 from synthomics.generators.genotype import GenotypeGenerator, check_genotype_values
 from synthomics.generators.library_size import (
     LibrarySizeModel,
@@ -25,6 +19,7 @@ from synthomics.generators.library_size import (
     presence_preserving_counts,
 )
 from synthomics.generators.microbiome import check_microbiome_output
+from synthomics.generators.persistence import frame_from_json, frame_to_json
 
 from .conftest import tiny_counts
 

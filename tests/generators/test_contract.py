@@ -22,7 +22,7 @@ from synthomics.generators import (
     get_generator,
     load_generator,
 )
-from synthomics.generators.base import ARRAYS_FILE, MANIFEST_FILE
+from synthomics.generators.persistence import ARRAYS_FILE, MANIFEST_FILE
 
 from .conftest import fast_config
 

@@ -20,24 +20,17 @@ haplotypes). The hooks are ``_prepare`` (AnnData -> training data), ``_sample_om
 (plan -> AnnData), ``_check_output``, ``_omics_state`` / ``_set_omics_state`` and
 ``_omics_manifest`` / ``_set_omics_manifest``.
 
-Saved models are a folder with ``manifest.json`` (name, version, configuration, seed,
-features, taxonomy or variant table, preprocessing, condition levels), ``arrays.safetensors``
-(NumPy arrays), ``tensors.safetensors`` (torch tensors, when the model has any) and
-``tree.nwk`` when the training data carried a tree. Nothing is pickled; loading executes no
-code from the files. The manifest is written last, so a folder with one holds a complete
-model.
+Condition planning is in :mod:`.conditions`, the saved-model folder in :mod:`.persistence`
+(safetensors arrays and a JSON manifest, nothing pickled) and the progress display in
+:mod:`synthomics.progress`; their names stay importable from here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import json
 import os
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -46,17 +39,51 @@ import numpy as np
 import pandas as pd
 
 from synthomics.errors import InputError, SynthomicsError
-from synthomics.io.atomic import atomic_path
+from synthomics.generators.conditions import (
+    Conditions,
+    ConditionSpec,
+    check_count,
+    condition_codes,
+    plan_condition_rows,
+)
+from synthomics.generators.persistence import (
+    ARRAYS_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST_FILE,
+    TENSORS_FILE,
+    TREE_FILE,
+    frame_from_json,
+    frame_to_json,
+    jsonable,
+    read_generator_folder,
+    write_generator_folder,
+)
+from synthomics.progress import ProgressDisplay
 
-MANIFEST_FILE = "manifest.json"
-ARRAYS_FILE = "arrays.safetensors"
-TENSORS_FILE = "tensors.safetensors"
-TREE_FILE = "tree.nwk"
-FORMAT = "synthomics-generator"
-FORMAT_VERSION = 1
+FitProgress = ProgressDisplay
+"""The progress display of a fit (:class:`synthomics.progress.ProgressDisplay`)."""
 
-Conditions = Mapping[str, Mapping[str, int]]
-"""Requested rows per condition level, e.g. ``{"disease": {"IBD": 100, "control": 200}}``."""
+__all__ = [
+    "ARRAYS_FILE",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MANIFEST_FILE",
+    "TENSORS_FILE",
+    "TREE_FILE",
+    "ConditionSpec",
+    "Conditions",
+    "FitProgress",
+    "Generator",
+    "GeneratorOutputError",
+    "NotFittedError",
+    "condition_codes",
+    "frame_from_json",
+    "frame_to_json",
+    "jsonable",
+    "plan_condition_rows",
+]
+
 
 
 class GeneratorOutputError(SynthomicsError, RuntimeError):
@@ -65,269 +92,6 @@ class GeneratorOutputError(SynthomicsError, RuntimeError):
 
 class NotFittedError(SynthomicsError, RuntimeError):
     """``sample`` or ``save`` was called before ``fit``."""
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class _NullTask:
-    def advance(self, steps: float = 1) -> None:
-        """Do nothing."""
-
-    def update(self, **fields: Any) -> None:
-        """Do nothing."""
-
-
-class _RichTask:
-    def __init__(self, progress: Any, task_id: Any) -> None:
-        self._progress = progress
-        self._id = task_id
-
-    def advance(self, steps: float = 1) -> None:
-        self._progress.advance(self._id, steps)
-
-    def update(self, **fields: Any) -> None:
-        self._progress.update(self._id, **fields)
-
-
-class FitProgress:
-    """One rich progress display per fit; generators add tasks to it.
-
-    Disabled (every call a no-op) unless ``enabled``. A single display is shared because
-    rich allows only one live display at a time.
-    """
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._progress: Any = None
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[FitProgress]:
-        """Show the display while the block runs."""
-        if not self.enabled:
-            yield self
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        ) as progress:
-            self._progress = progress
-            try:
-                yield self
-            finally:
-                self._progress = None
-
-    def task(self, description: str, total: float | None = None) -> _NullTask | _RichTask:
-        """Add a task (a bar with ``total`` steps, or a spinner when ``total`` is None)."""
-        if self._progress is None:
-            return _NullTask()
-        return _RichTask(self._progress, self._progress.add_task(description, total=total))
-
-
-# --------------------------------------------------------------------------- conditions
-
-
-@dataclass(frozen=True)
-class ConditionSpec:
-    """The categorical column a generator was fitted on and its levels, in order."""
-
-    column: str
-    levels: tuple[str, ...]
-    frequencies: tuple[float, ...]
-
-
-def condition_codes(adata: ad.AnnData, column: str) -> tuple[np.ndarray, ConditionSpec]:
-    """Integer code of each sample's level of ``obs[column]`` and the level list.
-
-    Levels are the observed values as strings: the category order for a categorical
-    column, sorted otherwise.
-
-    Raises
-    ------
-    InputError
-        If the column is absent, has missing values, or has a single level.
-    """
-    source = adata.uns.get("source_file")
-    if column not in adata.obs.columns:
-        raise InputError(
-            source,
-            f"no sample metadata column {column!r} to condition on",
-            expected=f"one of {sorted(map(str, adata.obs.columns))}",
-        )
-    values = adata.obs[column]
-    missing = values.isna().to_numpy()
-    if missing.any():
-        ids = adata.obs_names[missing]
-        raise InputError(
-            source,
-            f"sample {ids[0]!r} has no value in condition column {column!r} "
-            f"({int(missing.sum())} samples in all)",
-            expected="a level for every sample (drop or label those samples first)",
-        )
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        observed = set(values.astype(str))
-        levels = [str(c) for c in values.cat.categories if str(c) in observed]
-    else:
-        levels = sorted({str(v) for v in values})
-    strings = values.astype(str).to_numpy()
-    codes = np.asarray(pd.Categorical(strings, categories=levels).codes, dtype=np.int64)
-    frequencies = np.bincount(codes, minlength=len(levels)) / len(codes)
-    spec = ConditionSpec(str(column), tuple(levels), tuple(float(f) for f in frequencies))
-    return codes, spec
-
-
-def plan_condition_rows(
-    n: int | None,
-    conditions: Conditions | None,
-    spec: ConditionSpec | None,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Level code of every row to generate, grouped by level in the requested order.
-
-    Parameters
-    ----------
-    n
-        Rows wanted; may be None when ``conditions`` gives the counts.
-    conditions
-        ``{column: {level: count}}``; requires a conditional model.
-    spec
-        The model's condition, None for an unconditional model.
-    rng
-        Draws the level of each row from the training frequencies when a conditional
-        model is sampled without ``conditions``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``int64`` codes (all zero for an unconditional model).
-
-    Raises
-    ------
-    InputError
-        For an unknown column or level, negative or non-integer counts, or an ``n`` that
-        disagrees with the counts.
-    """
-    if conditions is None:
-        if n is None:
-            raise InputError(None, "no number of samples given", expected="n or conditions")
-        n = _check_count(n, "n")
-        if n == 0:
-            raise InputError(None, "zero rows requested", expected="at least one row")
-        if spec is None:
-            return np.zeros(n, dtype=np.int64)
-        per_level = rng.multinomial(n, np.asarray(spec.frequencies))
-        return np.repeat(np.arange(len(spec.levels)), per_level).astype(np.int64)
-    if not isinstance(conditions, Mapping) or not conditions:
-        raise InputError(
-            None,
-            f"conditions {conditions!r} are not a mapping",
-            expected='{"column": {"level": count, ...}}',
-        )
-    if spec is None:
-        raise InputError(
-            None,
-            f"conditions {sorted(conditions)} given to a model fitted without a condition",
-            expected="no conditions, or a model fitted with condition=COLUMN",
-        )
-    unknown_columns = [c for c in conditions if c != spec.column]
-    if unknown_columns:
-        raise InputError(
-            None,
-            f"unknown condition column {unknown_columns[0]!r}",
-            expected=f"the column the model was fitted on, {spec.column!r}",
-        )
-    requested = conditions[spec.column]
-    if not isinstance(requested, Mapping) or not requested:
-        raise InputError(
-            None,
-            f"condition {spec.column!r} has no level counts ({requested!r})",
-            expected='{"level": count, ...}',
-        )
-    codes: list[np.ndarray] = []
-    for level, count in requested.items():
-        if str(level) not in spec.levels:
-            raise InputError(
-                None,
-                f"unknown level {str(level)!r} of condition {spec.column!r}",
-                expected=f"one of {list(spec.levels)}",
-            )
-        count = _check_count(count, f"count of level {level!r}")
-        codes.append(np.full(count, spec.levels.index(str(level)), dtype=np.int64))
-    plan = np.concatenate(codes)
-    if n is not None and _check_count(n, "n") != len(plan):
-        raise InputError(
-            None,
-            f"n = {n} disagrees with the {len(plan)} rows requested per level",
-            expected="n equal to the sum of the level counts, or n left out",
-        )
-    if len(plan) == 0:
-        raise InputError(None, "zero rows requested", expected="at least one row")
-    return plan
-
-
-def _check_count(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-        raise InputError(None, f"{what} is {value!r}", expected="a non-negative integer")
-    return int(value)
-
-
-# --------------------------------------------------------------------------- JSON helpers
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON types (NumPy scalars and arrays, tuples, NaN -> None)."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray | pd.Index | pd.Series):
-        return [jsonable(v) for v in list(value)]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
-    """Columns of ``frame`` as JSON lists with their dtypes (the index is stored separately)."""
-    return {
-        "columns": {str(c): jsonable(frame[c].astype(object).to_numpy()) for c in frame.columns},
-        "dtypes": {str(c): str(frame[c].dtype) for c in frame.columns},
-    }
-
-
-def frame_from_json(stored: Mapping[str, Any], index: list[str]) -> pd.DataFrame:
-    """Inverse of :func:`frame_to_json`: numbers, booleans and categories get their dtype
-    back; other columns are objects with NaN for missing values."""
-    frame = pd.DataFrame(index=pd.Index(index))
-    dtypes = stored.get("dtypes", {})
-    for name, values in stored.get("columns", {}).items():
-        column = pd.Series(values, index=frame.index, dtype=object)
-        column = column.where(column.notna(), np.nan)
-        dtype = dtypes.get(name, "object")
-        if dtype == "category":
-            column = column.astype("category")
-        elif dtype != "object" and not (dtype.startswith(("int", "bool")) and column.isna().any()):
-            with contextlib.suppress(TypeError, ValueError):
-                column = column.astype(dtype)
-        frame[name] = column
-    return frame
 
 
 # --------------------------------------------------------------------------- the base class
@@ -373,7 +137,7 @@ class Generator(ABC):
     """Constructor options for a quick smoke fit on a tiny table (contract tests, demos)."""
 
     def __init__(self, *, seed: int = 0, progress: bool | None = None) -> None:
-        self.seed = _check_count(seed, "seed")
+        self.seed = check_count(seed, "seed")
         self.progress = progress
         self._fitted = False
         self._seed_stream = np.random.default_rng([self.seed, 1])
@@ -439,12 +203,12 @@ class Generator(ABC):
             "tree_source": adata.uns.get("tree_source"),
         }
         data = self._prepare(adata, codes)
-        with FitProgress(self._progress_enabled()).running() as progress:
+        with ProgressDisplay(self._progress_enabled()).running() as progress:
             self._fit_progress = progress
             try:
                 self._fit(data, rng)
             finally:
-                self._fit_progress = FitProgress(False)
+                self._fit_progress = ProgressDisplay(False)
         self._fitted = True
         return self
 
@@ -478,7 +242,7 @@ class Generator(ABC):
         self._require_fitted("sample")
         if seed is None:
             seed = int(self._seed_stream.integers(0, 2**32 - 1))
-        seed = _check_count(seed, "seed")
+        seed = check_count(seed, "seed")
         _seed_frameworks(seed)
         rng = np.random.default_rng(seed)
         codes = plan_condition_rows(n, conditions, self.condition_, rng)
@@ -506,32 +270,9 @@ class Generator(ABC):
             The folder.
         """
         self._require_fitted("save")
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         state = {f"omics/{k}": v for k, v in self._omics_state().items()}
         state.update({f"model/{k}": v for k, v in self._get_state().items()})
-        arrays, tensors = _split_state(state)
-        if arrays:
-            from safetensors.numpy import save_file
-
-            with atomic_path(directory / ARRAYS_FILE) as tmp:
-                save_file({k: np.array(v, order="C") for k, v in arrays.items()}, str(tmp))
-        if tensors:
-            from safetensors.torch import save_file as save_torch
-
-            with atomic_path(directory / TENSORS_FILE) as tmp:
-                save_torch({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
-        for stale, present in ((ARRAYS_FILE, arrays), (TENSORS_FILE, tensors)):
-            if not present:
-                (directory / stale).unlink(missing_ok=True)
-        if self.tree_ is not None:
-            with atomic_path(directory / TREE_FILE) as tmp:
-                tmp.write_text(self.tree_)
-        else:
-            (directory / TREE_FILE).unlink(missing_ok=True)
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+        fields = {
             "name": self.name,
             "omics": self.omics,
             "synthomics_version": _version(),
@@ -552,13 +293,8 @@ class Generator(ABC):
             "training": jsonable(self.training_),
             "omics_info": jsonable(self._omics_manifest()),
             "model_info": jsonable(self._model_manifest()),
-            "arrays": sorted(arrays),
-            "tensors": sorted(tensors),
-            "tree": TREE_FILE if self.tree_ is not None else None,
         }
-        with atomic_path(directory / MANIFEST_FILE) as tmp:
-            tmp.write_text(json.dumps(manifest, indent=1))
-        return directory
+        return write_generator_folder(directory, fields, state, self.tree_)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> Generator:
@@ -573,28 +309,9 @@ class Generator(ABC):
             If the folder holds no model, another model, or a newer format.
         """
         from synthomics.generators.registry import generator_class
-        from synthomics.io.model_folder import model_file, read_json, read_safetensors
 
-        directory = Path(directory)
-        manifest_path = directory / MANIFEST_FILE
-        if not manifest_path.is_file():
-            raise InputError(
-                directory,
-                "no saved generator here (manifest.json missing)",
-                expected="a folder written by Generator.save or synthomics fit",
-            )
-        manifest = read_json(manifest_path)
-        if manifest.get("format") != FORMAT:
-            raise InputError(
-                manifest_path, f"format {manifest.get('format')!r}", expected=repr(FORMAT)
-            )
-        if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-            raise InputError(
-                manifest_path,
-                f"format version {manifest['format_version']} is newer than "
-                f"this synthomics reads ({FORMAT_VERSION})",
-                expected="a newer synthomics",
-            )
+        manifest, state, tree = read_generator_folder(directory)
+        manifest_path = Path(directory) / MANIFEST_FILE
         klass = generator_class(manifest["name"])
         if cls is not Generator and not issubclass(klass, cls):
             raise InputError(
@@ -615,21 +332,7 @@ class Generator(ABC):
         )
         model.preprocessing_ = manifest.get("preprocessing")
         model.training_ = dict(manifest.get("training") or {})
-        tree = manifest.get("tree")
-        model.tree_ = _read_tree(model_file(directory, tree, manifest_path)) if tree else None
-        state: dict[str, Any] = {}
-        if manifest.get("arrays"):
-            state.update(read_safetensors(directory / ARRAYS_FILE, "numpy"))
-        if manifest.get("tensors"):
-            state.update(read_safetensors(directory / TENSORS_FILE, "torch"))
-        missing = sorted(set(manifest.get("arrays", [])) | set(manifest.get("tensors", [])))
-        missing = [k for k in missing if k not in state]
-        if missing:
-            raise InputError(
-                directory,
-                f"saved arrays {missing[:3]} are missing",
-                expected="the arrays listed in manifest.json",
-            )
+        model.tree_ = tree
         model._set_omics_manifest(manifest.get("omics_info") or {})
         model._set_omics_state({k[6:]: v for k, v in state.items() if k.startswith("omics/")})
         model._set_model_manifest(manifest.get("model_info") or {})
@@ -723,9 +426,9 @@ class Generator(ABC):
         return "all" if self.condition_ is None else self.condition_.levels[code]
 
     @property
-    def fit_progress(self) -> FitProgress:
+    def fit_progress(self) -> ProgressDisplay:
         """The progress display of the running fit (a no-op outside ``fit``)."""
-        return getattr(self, "_fit_progress", None) or FitProgress(False)
+        return getattr(self, "_fit_progress", None) or ProgressDisplay(False)
 
     def _progress_enabled(self) -> bool:
         if self.progress is None:
@@ -762,34 +465,6 @@ class Generator(ABC):
     def _require_fitted(self, action: str) -> None:
         if not self._fitted:
             raise NotFittedError(f"{type(self).__name__}.{action} called before fit")
-
-
-def _split_state(state: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    arrays: dict[str, np.ndarray] = {}
-    tensors: dict[str, Any] = {}
-    for key, value in state.items():
-        if isinstance(value, np.ndarray | np.generic | int | float | bool):
-            arrays[key] = np.asarray(value)
-        elif type(value).__module__.startswith("torch"):
-            tensors[key] = value
-        else:
-            raise TypeError(
-                f"state {key!r} is a {type(value).__name__}; "
-                "expected a NumPy array or a torch tensor"
-            )
-        if key in arrays and arrays[key].dtype == object:
-            raise TypeError(f"state {key!r} is an object array; store numbers only")
-    return arrays, tensors
-
-
-def _read_tree(path: Path) -> str:
-    """The Newick text of a saved model's tree file."""
-    try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "file not found", expected="a complete model folder") from None
-    except UnicodeDecodeError:
-        raise InputError(path, "not UTF-8 text", expected="the saved Newick tree") from None
 
 
 def _seed_frameworks(seed: int) -> None:

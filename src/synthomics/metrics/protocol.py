@@ -68,7 +68,7 @@ from synthomics.metrics.records import (
     make_result,
 )
 from synthomics.metrics.steps import StepRunner as _Runner
-from synthomics.metrics.steps import Values, judged_in_order, progress_bar
+from synthomics.metrics.steps import Values, judged_in_order
 from synthomics.metrics.steps import name_sets as _name_sets
 from synthomics.metrics.steps import stream as _stream
 from synthomics.metrics.structure import (
@@ -85,6 +85,7 @@ from synthomics.metrics.unifrac import (
     tree_incidence,
 )
 from synthomics.metrics.utility import augmentation_gain, train_and_score, tstr_ratio
+from synthomics.progress import progress_task
 
 BETA_DISTANCES: tuple[str, ...] = (
     "braycurtis",
@@ -754,8 +755,9 @@ def evaluate(
     steps_per_set = 4 + len(BETA_DISTANCES) + 3 + 3 + 3
     figures: dict[str, Any] = {}
     results: dict[str, list[MetricResult]] = {}
-    with progress_bar(progress, steps_per_set * (len(candidates) + 1), "evaluating") as (bar, task):
-        run = _Runner(settings.skip, bar, task)
+    total = steps_per_set * (len(candidates) + 1)
+    with progress_task(progress, "evaluating", total) as task:
+        run = _Runner(settings.skip, task)
         # ---- floor
         run.describe("real-vs-real floor")
         floor: dict[str, MetricResult] = {}

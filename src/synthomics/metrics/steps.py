@@ -4,8 +4,8 @@ A protocol computes its metrics in *steps* (one function returning the values of
 several metrics). :class:`StepRunner` runs each step, records every metric of it (a value,
 the error that stopped it, "skipped on request" or why it does not apply, never dropping
 one), times the steps and advances the progress bar. :func:`name_sets` names the synthetic
-sets, :func:`stream` gives each step its own seeded random stream, :func:`progress_bar` the
-rich display.
+sets, :func:`stream` gives each step its own seeded random stream; the display is
+:func:`synthomics.progress.progress_task`.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from synthomics.errors import InputError
 from synthomics.metrics.records import MetricResult, MetricSpec, get_spec, judge, make_result
+from synthomics.progress import NullTask
 
 Values = dict[str, tuple[float, dict[str, Any]]]
 """What a step returns: ``{metric name: (value, details)}``."""
@@ -36,8 +36,8 @@ class StepRunner:
     ----------
     skip
         Metric names or report groups not to compute.
-    progress, task
-        A rich progress display and its task (None: no display).
+    task
+        The progress task the steps advance (:mod:`synthomics.progress`; None: none).
     specs
         Metric registry by name (default: the microbiome registry).
     """
@@ -45,13 +45,11 @@ class StepRunner:
     def __init__(
         self,
         skip: frozenset[str],
-        progress: Any | None,
         task: Any | None,
         specs: Mapping[str, MetricSpec] | None = None,
     ) -> None:
         self.skip = skip
-        self.progress = progress
-        self.task = task
+        self.task = task if task is not None else NullTask()
         self.specs = specs
         self.timings: dict[str, float] = {}
 
@@ -98,13 +96,11 @@ class StepRunner:
 
     def advance(self) -> None:
         """Advance the progress bar by one step."""
-        if self.progress is not None:
-            self.progress.advance(self.task)
+        self.task.advance()
 
     def describe(self, text: str) -> None:
         """Show ``text`` as the progress bar's description."""
-        if self.progress is not None:
-            self.progress.update(self.task, description=text)
+        self.task.update(description=text)
 
 
 def name_sets(synthetic: Any, names: Sequence[str] | None) -> list[tuple[str, Any]]:
@@ -149,24 +145,6 @@ def name_sets(synthetic: Any, names: Sequence[str] | None) -> list[tuple[str, An
 def stream(seed: int, key: str) -> np.random.Generator:
     """A random stream for the step ``key`` derived from ``seed``."""
     return np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
-
-
-@contextmanager
-def progress_bar(enabled: bool, total: int, description: str) -> Iterator[tuple[Any, Any]]:
-    """A rich progress display with one task of ``total`` steps (``(None, None)`` if off)."""
-    if not enabled:
-        yield None, None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("[bold]{task.description:<34}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        transient=False,
-    ) as progress:
-        yield progress, progress.add_task(description, total=total)
 
 
 def judged_in_order(

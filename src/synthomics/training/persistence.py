@@ -11,13 +11,13 @@ A model folder holds
 ``arrays.safetensors``
     Optional extra arrays (e.g. feature means), when given.
 
-``config.json`` is written last, so a folder with one holds a complete model. Loading
-never executes code from the files (safetensors holds raw tensors only).
+The files are written as every synthomics model folder is
+(:mod:`synthomics.io.model_folder`): atomically, ``config.json`` last, so a folder with one
+holds a complete model; loading never executes code from the files.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,13 +25,18 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
-from safetensors.numpy import save_file as save_numpy
-from safetensors.torch import save_file as save_tensors
 from torch import nn
 
 from synthomics.errors import InputError
-from synthomics.io.atomic import atomic_path
-from synthomics.io.model_folder import read_json, read_safetensors
+from synthomics.io.model_folder import (
+    encode_manifest,
+    read_arrays,
+    read_manifest,
+    read_tensors,
+    write_arrays,
+    write_manifest,
+    write_tensors,
+)
 
 FORMAT = "synthomics-torch-model"
 FORMAT_VERSION = 1
@@ -77,32 +82,17 @@ def save_torch_model(
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    try:
-        config_text = json.dumps(
-            {
-                "format": FORMAT,
-                "format_version": FORMAT_VERSION,
-                "synthomics_version": __version__,
-                "config": dict(config),
-                "extra_arrays": sorted(extra_arrays or {}),
-            },
-            indent=2,
-        )
-    except TypeError as exc:
-        raise TypeError(f"model config is not JSON-serialisable: {exc}") from exc
-    # clone: safetensors refuses tensors that share memory (tied weights)
-    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in module.state_dict().items()}
-    with atomic_path(directory / WEIGHTS_FILE) as tmp:
-        save_tensors(state, str(tmp))
-    arrays_path = directory / ARRAYS_FILE
-    if extra_arrays:
-        arrays = {k: np.ascontiguousarray(v) for k, v in extra_arrays.items()}
-        with atomic_path(arrays_path) as tmp:
-            save_numpy(arrays, str(tmp))
-    elif arrays_path.exists():
-        arrays_path.unlink()
-    with atomic_path(directory / CONFIG_FILE) as tmp:
-        tmp.write_text(config_text + "\n", encoding="utf-8")
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "synthomics_version": __version__,
+        "config": dict(config),
+        "extra_arrays": sorted(extra_arrays or {}),
+    }
+    text = encode_manifest(manifest, indent=2)
+    write_tensors(directory / WEIGHTS_FILE, dict(module.state_dict()))
+    write_arrays(directory / ARRAYS_FILE, dict(extra_arrays or {}))
+    write_manifest(directory / CONFIG_FILE, text)
     return directory
 
 
@@ -114,24 +104,14 @@ def read_model_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
     InputError
         If the folder holds no synthomics model.
     """
-    path = Path(directory) / CONFIG_FILE
-    if not path.is_file():
-        raise InputError(
-            directory,
-            f"no {CONFIG_FILE} in the model folder",
-            expected="a folder written by a synthomics model's save()",
-        )
-    manifest = read_json(path)
-    if manifest.get("format") != FORMAT:
-        raise InputError(path, "not a synthomics model manifest", expected=f"format {FORMAT!r}")
-    if manifest.get("format_version", 0) > FORMAT_VERSION:
-        raise InputError(
-            path,
-            f"format version {manifest['format_version']} is newer than "
-            f"this synthomics reads ({FORMAT_VERSION})",
-            expected="a newer synthomics",
-        )
-    return manifest
+    return read_manifest(
+        directory,
+        CONFIG_FILE,
+        format=FORMAT,
+        version=FORMAT_VERSION,
+        missing=f"no {CONFIG_FILE} in the model folder",
+        expected="a folder written by a synthomics model's save()",
+    )
 
 
 def load_torch_model(
@@ -168,7 +148,7 @@ def load_torch_model(
         raise InputError(
             directory, f"{WEIGHTS_FILE} is missing", expected="a complete model folder"
         )
-    state = read_safetensors(weights_path, "torch", device=str(map_location))
+    state = read_tensors(weights_path, device=str(map_location))
     module = build_fn(config)
     expected = module.state_dict()
     missing = [k for k in expected if k not in state]
@@ -203,5 +183,5 @@ def load_torch_model(
                 f"{ARRAYS_FILE} is missing",
                 expected=f"arrays {manifest['extra_arrays']}",
             )
-        arrays = read_safetensors(arrays_path, "numpy")
+        arrays = read_arrays(arrays_path)
     return LoadedModel(module, config, arrays)

@@ -73,10 +73,10 @@ from synthomics.metrics.steps import (
     Values,
     judged_in_order,
     name_sets,
-    progress_bar,
     stream,
 )
 from synthomics.metrics.utility import absent_class_note
+from synthomics.progress import progress_task
 
 # --------------------------------------------------------------------------- data
 
@@ -740,8 +740,8 @@ def evaluate_genotypes(
     figures: dict[str, Any] = {}
     results: dict[str, list[MetricResult]] = {}
     total = STEPS_PER_SET * (len(candidates) + 1)
-    with progress_bar(progress, total, "evaluating genotypes") as (bar, task):
-        run = StepRunner(settings.skip, bar, task, GENOTYPE_SPECS)
+    with progress_task(progress, "evaluating genotypes", total) as task:
+        run = StepRunner(settings.skip, task, GENOTYPE_SPECS)
         run.describe("real reference")
         start = time.perf_counter()
         R = reference.dosage
@@ -779,8 +779,7 @@ def evaluate_genotypes(
                 error=utility_unavailable or "defined by construction",
                 specs=GENOTYPE_SPECS,
             )
-            if bar is not None:
-                bar.advance(task)
+            task.advance()
         if utility_data is not None:
             for name in ("tstr_ratio_logistic", "tstr_ratio_mlp"):
                 floor[name] = make_result(
