@@ -310,7 +310,7 @@ def registered(monkeypatch):
         monkeypatch.setitem(
             registry.GENERATORS,
             cls.name,
-            registry.GeneratorEntry(cls.name, cls, "genotype", "test only"),
+            registry.GeneratorEntry(cls.name, cls),
         )
         return cls
 

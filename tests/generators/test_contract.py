@@ -50,6 +50,19 @@ def test_registry_lists_the_baselines():
         assert description and "\n" not in description
 
 
+def test_registry_takes_omics_and_description_from_the_classes():
+    from synthomics.generators.bootstrap import BootstrapGenerator
+    from synthomics.generators.registry import GENERATORS, generator_class
+
+    assert available_generators()["bootstrap"] == BootstrapGenerator.description
+    for name, entry in GENERATORS.items():
+        cls = generator_class(name)
+        assert (entry.omics, entry.description) == (cls.omics, cls.description)
+    assert set(available_generators(omics="genotype")) == {
+        "allele_frequency", "haplotype_copying", "genotype_diffusion", "genotype_bootstrap"
+    }  # fmt: skip
+
+
 def test_output_is_valid(fitted, counts_table):
     out = fitted.sample(30, seed=1)
     assert out.shape == (30, counts_table.n_vars)

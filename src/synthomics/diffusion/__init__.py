@@ -7,17 +7,31 @@
     Pure-torch denoisers and their building blocks (timestep and condition embeddings,
     FiLM residual MLP, feature-embedding input and output layers).
 :mod:`~synthomics.diffusion.plan`
-    :class:`DiffusionTrainingPlan`, the Lightning training plan (imported on first use, so
-    that the process and the networks do not import Lightning).
+    :class:`DiffusionTrainingPlan`, the Lightning training plan.
+:mod:`~synthomics.diffusion.fitting`
+    :func:`train_diffusion`, the one training routine, and its options.
+:mod:`~synthomics.diffusion.generator`
+    :class:`DiffusionGenerator`, the base of the diffusion generators (options, process,
+    chunked sampler, saved state).
+
+Names are imported on first use, so that importing a generator does not import torch.
 """
 
 from __future__ import annotations
 
 from synthomics._lazy import lazy_exports
-from synthomics.diffusion.denoisers import MLPDenoiser
-from synthomics.diffusion.process import NULL_CONDITION, GaussianDiffusion
 
-_LAZY = {"DiffusionTrainingPlan": "plan", "BestWeights": "plan", "EpochProgress": "plan"}
+_LAZY = {
+    "DiffusionTrainingPlan": "plan",
+    "BestWeights": "plan",
+    "EpochProgress": "plan",
+    "MLPDenoiser": "denoisers",
+    "GaussianDiffusion": "process",
+    "NULL_CONDITION": "process",
+    "DiffusionGenerator": "generator",
+    "DiffusionTrainingOptions": "fitting",
+    "train_diffusion": "fitting",
+}
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
@@ -26,8 +40,11 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 __all__ = [
     "NULL_CONDITION",
     "BestWeights",
+    "DiffusionGenerator",
+    "DiffusionTrainingOptions",
     "DiffusionTrainingPlan",
     "EpochProgress",
     "GaussianDiffusion",
     "MLPDenoiser",
+    "train_diffusion",
 ]

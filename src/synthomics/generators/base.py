@@ -31,6 +31,7 @@ import inspect
 import os
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -84,6 +85,17 @@ __all__ = [
     "plan_condition_rows",
 ]
 
+
+
+_CLASS_LOOKUP: list[Callable[[str], type[Generator]]] = []
+"""How :meth:`Generator.load` finds a class by name: the registry's ``generator_class``,
+set by :mod:`synthomics.generators.registry` (imported with the package), so that this module
+does not import the registry."""
+
+
+def set_class_lookup(lookup: Callable[[str], type[Generator]]) -> None:
+    """Let :meth:`Generator.load` find generator classes by name with ``lookup``."""
+    _CLASS_LOOKUP[:] = [lookup]
 
 
 class GeneratorOutputError(SynthomicsError, RuntimeError):
@@ -308,11 +320,9 @@ class Generator(ABC):
         InputError
             If the folder holds no model, another model, or a newer format.
         """
-        from synthomics.generators.registry import generator_class
-
         manifest, state, tree = read_generator_folder(directory)
         manifest_path = Path(directory) / MANIFEST_FILE
-        klass = generator_class(manifest["name"])
+        klass = _CLASS_LOOKUP[0](manifest["name"])
         if cls is not Generator and not issubclass(klass, cls):
             raise InputError(
                 manifest_path,

@@ -1,9 +1,9 @@
 """The explicit list of generators, so that the CLI and the evaluation ask for one by name.
 
-Each entry names its class as ``"module:Class"`` and is imported on first use, so that
-``import synthomics.generators`` stays fast and a broken optional model cannot break the
-others. Add a generator with one line in :data:`GENERATORS` (or :func:`register` at run
-time, e.g. from a plug-in).
+Each entry names its class as ``"module:Class"``, imported on first use so that
+``import synthomics.generators`` stays fast; the omics and the one-line description are the
+class's own (``omics``, ``description``). Add a generator with one line in
+:data:`GENERATORS` (or :func:`register` at run time, e.g. from a plug-in).
 
 Examples
 --------
@@ -18,88 +18,59 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from synthomics.errors import InputError
-
-if TYPE_CHECKING:
-    from synthomics.generators.base import Generator
+from synthomics.generators.base import Generator, set_class_lookup
 
 
 @dataclass(frozen=True)
 class GeneratorEntry:
-    """One registered generator."""
+    """One registered generator; its omics and description are those of its class."""
 
     name: str
     spec: str | type
     """``"module:Class"`` (imported on first use) or the class itself."""
-    omics: str
-    description: str
+
+    def load(self) -> type[Generator]:
+        """The class (imported on first use)."""
+        if not isinstance(self.spec, str):
+            return self.spec
+        module, attr = self.spec.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    @property
+    def omics(self) -> str:
+        """``"microbiome"`` or ``"genotype"`` (the class's ``omics``)."""
+        return self.load().omics
+
+    @property
+    def description(self) -> str:
+        """One line for ``synthomics models`` (the class's ``description``)."""
+        return self.load().description
 
 
 GENERATORS: dict[str, GeneratorEntry] = {
     e.name: e
     for e in (
+        GeneratorEntry("ziln_copula", "synthomics.generators.ziln_copula:ZILNCopulaGenerator"),
+        GeneratorEntry("midasim", "synthomics.generators.midasim:MIDASimGenerator"),
+        GeneratorEntry("dmm", "synthomics.generators.dmm:DMMGenerator"),
+        GeneratorEntry("independent", "synthomics.generators.independent:IndependentGenerator"),
+        GeneratorEntry("diffusion", "synthomics.microbiome_diffusion.model:MicrobiomeDiffusion"),
+        GeneratorEntry("bootstrap", "synthomics.generators.bootstrap:BootstrapGenerator"),
         GeneratorEntry(
-            "ziln_copula",
-            "synthomics.generators.ziln_copula:ZILNCopulaGenerator",
-            "microbiome",
-            "SparseDOSSA 2: zero-inflated log-normal taxa + Gaussian copula (Ma et al. 2021)",
+            "allele_frequency", "synthomics.generators.genotype_frequency:AlleleFrequencyGenerator"
         ),
         GeneratorEntry(
-            "midasim",
-            "synthomics.generators.midasim:MIDASimGenerator",
-            "microbiome",
-            "MIDASim: tetrachoric presence + copula on abundances (He et al. 2024)",
+            "haplotype_copying", "synthomics.generators.haplotype_copying:HaplotypeCopyingGenerator"
         ),
         GeneratorEntry(
-            "dmm",
-            "synthomics.generators.dmm:DMMGenerator",
-            "microbiome",
-            "Dirichlet-multinomial mixture, K by Laplace (Holmes et al. 2012)",
-        ),
-        GeneratorEntry(
-            "independent",
-            "synthomics.generators.independent:IndependentGenerator",
-            "microbiome",
-            "Independent marginals: each taxon from its empirical distribution",
-        ),
-        GeneratorEntry(
-            "diffusion",
-            "synthomics.microbiome_diffusion.model:MicrobiomeDiffusion",
-            "microbiome",
-            "Sparsity-preserving denoising diffusion: prevalence-initialised "
-            "presence logits, straight-through sparsity loss, Poincaré taxonomy",
-        ),
-        GeneratorEntry(
-            "bootstrap",
-            "synthomics.generators.bootstrap:BootstrapGenerator",
-            "microbiome",
-            "Row bootstrap of training samples: PRIVACY WORST CASE",
-        ),
-        GeneratorEntry(
-            "allele_frequency",
-            "synthomics.generators.genotype_frequency:AlleleFrequencyGenerator",
-            "genotype",
-            "Independent per-variant genotype frequencies (no LD)",
-        ),
-        GeneratorEntry(
-            "haplotype_copying",
-            "synthomics.generators.haplotype_copying:HaplotypeCopyingGenerator",
-            "genotype",
-            "Li & Stephens haplotype mosaics (stores the data)",
-        ),
-        GeneratorEntry(
-            "genotype_diffusion",
-            "synthomics.genotype_diffusion.model:GenotypeDiffusion",
-            "genotype",
-            "Denoising diffusion over windowed-PCA latents, decoded with calibrated thresholds",
+            "genotype_diffusion", "synthomics.genotype_diffusion.model:GenotypeDiffusion"
         ),
         GeneratorEntry(
             "genotype_bootstrap",
             "synthomics.generators.genotype_bootstrap:GenotypeBootstrapGenerator",
-            "genotype",
-            "Genotype row bootstrap: PRIVACY WORST CASE",
         ),
     )
 }
@@ -111,14 +82,7 @@ def canonical_name(name: str) -> str:
     return str(name).strip().replace("-", "_")
 
 
-def register(
-    name: str,
-    spec: str | type[Generator],
-    description: str,
-    *,
-    omics: str = "microbiome",
-    replace: bool = False,
-) -> None:
+def register(name: str, spec: str | type[Generator], *, replace: bool = False) -> None:
     """Add a generator to the registry.
 
     Parameters
@@ -126,18 +90,15 @@ def register(
     name
         Registry name (must equal the class's ``name``).
     spec
-        ``"module:Class"`` or the class itself.
-    description
-        One line for ``synthomics models``.
-    omics
-        ``"microbiome"`` or ``"genotype"``.
+        ``"module:Class"`` or the class itself (its ``omics`` and ``description`` are
+        listed).
     replace
         Allow replacing an existing entry.
     """
     name = canonical_name(name)
     if name in GENERATORS and not replace:
         raise ValueError(f"generator {name!r} is already registered")
-    GENERATORS[name] = GeneratorEntry(name, spec, omics, description)
+    GENERATORS[name] = GeneratorEntry(name, spec)
 
 
 def available_generators(omics: str | None = None) -> dict[str, str]:
@@ -159,11 +120,7 @@ def generator_class(name: str) -> type[Generator]:
         raise InputError(
             None, f"unknown generator {name!r}", expected=f"one of {sorted(GENERATORS)}"
         )
-    if isinstance(entry.spec, str):
-        module, attr = entry.spec.split(":")
-        cls = getattr(importlib.import_module(module), attr)
-    else:
-        cls = entry.spec
+    cls = entry.load()
     if getattr(cls, "name", None) != name:
         raise TypeError(
             f"{entry.spec} has name {getattr(cls, 'name', None)!r}, registered as {name!r}"
@@ -183,3 +140,6 @@ def get_generator(name: str, **config: Any) -> Generator:
             f"bad options for generator {name!r}: {exc}",
             expected="the constructor arguments documented for it",
         ) from exc
+
+
+set_class_lookup(generator_class)
