@@ -16,12 +16,36 @@ from synthomics.metrics.noise import (
 )
 from synthomics.metrics.records import FAMILIES, METRICS, get_spec, judge, make_result
 
+# Which way is better follows from each metric's definition: correlations, PERMANOVA p-values
+# (no detectable difference), PCoA overlap, DCR ratio (synthetic rows as far from the
+# training rows as real held-out rows are) and the utility ratios are better when higher;
+# AATS accuracies are best at 0.5 (Yale et al. 2020); every gap, distance, energy, dispersion
+# difference, share of copies and AUC above chance is better when lower.
+HIGHER = {
+    "prevalence_pearson", "log_mean_abundance_pearson", "braycurtis_permanova_p",
+    "jaccard_permanova_p", "weighted_unifrac_permanova_p", "unweighted_unifrac_permanova_p",
+    "pcoa_overlap", "dcr_ratio", "tstr_ratio_logistic", "tstr_ratio_boosting",
+    "augmentation_gain",
+}  # fmt: skip
+TARGET = {"aats_train", "aats_test"}
+PRIVACY = {
+    "dcr_ratio", "dcr_close_share", "exact_copies", "near_copies", "aats_train", "aats_test",
+    "privacy_loss", "membership_inference_auc",
+}  # fmt: skip
+UTILITY = {"tstr_ratio_logistic", "tstr_ratio_boosting", "augmentation_gain"}
+
 
 def test_registry_is_complete_and_unique():
     names = [s.name for s in METRICS]
-    assert len(names) == len(set(names))
-    assert {s.family for s in METRICS} == set(FAMILIES)
-    assert all(s.direction in ("lower", "higher", "target") for s in METRICS)
+    assert len(names) == len(set(names)) == 45
+    directions = {s.name: s.direction for s in METRICS}
+    expected = {n: "higher" if n in HIGHER else "target" if n in TARGET else "lower" for n in names}
+    assert directions == expected
+    families = {s.name: s.family for s in METRICS}
+    assert {n for n, f in families.items() if f == "privacy"} == PRIVACY
+    assert {n for n, f in families.items() if f == "utility"} == UTILITY
+    assert {n for n, f in families.items() if f == "fidelity"} == set(names) - PRIVACY - UTILITY
+    assert set(families.values()) == set(FAMILIES)
     for distance in ("braycurtis", "jaccard", "weighted_unifrac", "unweighted_unifrac"):
         for part in ("dispersion_gap", "energy", "permanova_r2", "permanova_f", "permanova_p"):
             assert f"{distance}_{part}" in names
