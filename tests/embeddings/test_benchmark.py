@@ -1,8 +1,12 @@
-"""The benchmark's splitting, statistics and a miniature end-to-end run."""
+"""The MetAML embedding benchmark (benchmarks/metaml_embeddings.py): its splitting,
+statistics and a miniature end-to-end run."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,8 +14,20 @@ import pytest
 import torch
 from scipy import stats
 
-from synthomics.embeddings import benchmark as B
 from synthomics.embeddings.synthetic import synthetic_profiles
+
+
+def _load_study():
+    """The study module, read from the benchmarks folder (it is not part of the package)."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "metaml_embeddings.py"
+    spec = importlib.util.spec_from_file_location("metaml_embeddings", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("metaml_embeddings", module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+B = _load_study()
 
 torch.set_num_threads(1)
 

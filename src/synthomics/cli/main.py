@@ -52,7 +52,6 @@ from synthomics.cli import embed as _embed  # noqa: E402  (light: torch imported
 
 app.command("pretrain")(_embed.pretrain)
 app.command("embed")(_embed.embed)
-app.command("benchmark-embeddings")(_embed.benchmark_embeddings)
 from synthomics.cli import generate as _generate  # noqa: E402  (light: models load in commands)
 
 app.command("fit")(_generate.fit)

@@ -6,7 +6,7 @@
   read without executing its pickle;
 * :func:`load_embedder` — either, from a folder;
 * :mod:`~synthomics.embeddings.alignment` — how a table's taxa are matched to a model's;
-* :mod:`~synthomics.embeddings.benchmark` — the downstream benchmark.
+* the downstream benchmark on MetAML is ``benchmarks/embeddings.py`` (not in the package).
 
 Importing this package does not import Lightning; training does.
 """

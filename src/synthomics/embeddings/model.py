@@ -108,7 +108,7 @@ class MicrobiomeMAE(TaxaEmbedder):
         Input transform, ``"clr"`` (default) or ``"log10"``
         (:mod:`synthomics.embeddings.transforms`). The defaults (CLR, standardised encoder
         input, 30 % masking, one 1024-wide encoder layer) were chosen on the MetAML
-        benchmark (:mod:`synthomics.embeddings.benchmark`, variants).
+        benchmark (``benchmarks/embeddings.py``, variants).
     floor
         Detection floor of relative abundance (default 1e-4).
     **module_options
