@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from synthomics.metrics.noise import (
+from synthomics.metrics.null_se import (
     auc_null_se,
     ks_null_se,
     mean_difference_se,

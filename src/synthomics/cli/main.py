@@ -37,7 +37,7 @@ def main(
 
 
 # --- command registration (one line per command; modules in synthomics.cli) ---
-# (commands are added below by their modules' issues)
+# (the commands are added below, one line each)
 from synthomics.cli import convert, info  # noqa: E402  (light: typer and rich only)
 
 app.command("info")(info.info)

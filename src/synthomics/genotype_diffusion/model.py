@@ -19,32 +19,12 @@ The user-facing model (registry name ``"genotype_diffusion"``; the CLI also acce
   genotype frequencies equal the training frequencies. Output: valid 0/1/2 dosages (or
   0/1 haplotype alleles) with the training variants and their metadata.
 
-Representation: chosen by measurement
-    Both representations were compared on the three-population OutOfAfrica_3G09 simulation
-    (200 individuals per population, 2,000 variants, 75/25 stratified split, conditional
-    on the population, same network and step budget); see
-    ``benchmarks/genotype_experiments/README.md`` for the scripts and the table.
-
-    * Data space (centred dosages, ``d = m``) with v-prediction lost most short-range
-      LD: max LD-decay gap 0.115 r² (target 0.02). The MLP's ``m -> dim`` input layer cannot
-      carry the fine LD of thousands of variants. x0-prediction recovered it (0.011) but
-      memorised: privacy loss AATS(test) - AATS(train) = 0.26.
-    * Windowed PCA keeps LD in the decoder (the per-window loadings; decoding the encoded
-      training genotypes alone keeps every LD bin within 0.004 r² at >= 90 % variance), and
-      the denoiser models a few hundred whitened scores: LD gap 0.018-0.023 at privacy
-      loss 0.04-0.14 (95 %: gap 0.023, privacy loss 0.037, AATS 0.54 / 0.58, TSTR 0.99,
-      AF r 0.995; 90 %: gap 0.018, privacy loss 0.14).
-    * Residual noise (the variance of dropped components, independent per variant) lowered
-      LD in every case (``residual_noise``, off by default); sampler (DDPM vs DDIM), width,
-      self-conditioning, window size and longer training did not close the remaining
-      -0.02 r² at < 5 kb, which comes from the model's scores being smoother than the
-      clustered real scores.
-
-    Default: windowed PCA, 95 % of each 200-variant window's variance, whitened scores,
-    v-prediction, DDIM with 50 steps, calibrated thresholds. On the benchmark simulation
-    (1,125 training individuals x 5,000 variants, three seeds) it reaches AF r 0.998, TSTR
-    1.0 and no copies, but an LD gap of 0.028 and a privacy loss of 0.068, both above the
-    targets of issue #6 (0.02, 0.05).
+Representation
+    Windowed PCA (default: 95 % of each 200-variant window's variance, whitened scores)
+    keeps linkage disequilibrium in the decoder's per-window loadings, and the denoiser
+    models a few hundred scores; the centred dosages (``representation="dosage"``) lose most
+    short-range LD with the MLP denoiser. The comparison is in
+    ``benchmarks/genotype_experiments/README.md``.
 
 Memorisation
     On small cohorts (HGDP: 159 individuals) the denoiser can learn the training

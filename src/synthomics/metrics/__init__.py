@@ -6,9 +6,10 @@
 
 Modules, one per family of metric (each a set of small pure functions on arrays):
 :mod:`.sparsity`, :mod:`.prevalence`, :mod:`.alpha`, :mod:`.beta` (with
-:mod:`.distances`, :mod:`.unifrac` and :mod:`.permanova`), :mod:`.structure`,
+:mod:`.distances`, :mod:`.unifrac` and :mod:`.permanova`), :mod:`.multivariate`,
 :mod:`.privacy`, :mod:`.utility`; :mod:`.records` holds the explicit registry
-(:data:`METRICS`) and the result records; :mod:`.protocol` the protocol (:func:`evaluate`).
+(:data:`METRICS`) and the result records; :mod:`.null_se` the standard errors of the
+real-vs-real noise; :mod:`.protocol` the protocol (:func:`evaluate`).
 Submodules are imported on first use, so ``import synthomics.metrics`` stays fast.
 """
 

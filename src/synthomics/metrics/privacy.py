@@ -236,7 +236,7 @@ def adversarial_accuracy_scores(
     distance
         Name of the distance, recorded in the details.
     """
-    from synthomics.metrics.noise import adversarial_accuracy_null_se
+    from synthomics.metrics.null_se import adversarial_accuracy_null_se
 
     (train_name, synth_train, n_train), (hold_name, synth_hold, n_hold) = train_pair, holdout_pair
     aa_train = adversarial_accuracy_from(nearest, train_name, synth_train)
@@ -259,7 +259,7 @@ def membership_inference_score(
 ) -> dict[str, tuple[float, dict[str, Any]]]:
     """``membership_inference_auc`` of training (``"R"``) vs held-out (``"H"``) rows by their
     distance to the closest synthetic row (``"S"``), with its null standard error."""
-    from synthomics.metrics.noise import auc_null_se
+    from synthomics.metrics.null_se import auc_null_se
 
     d_members, d_non_members = nearest("R", "S"), nearest("H", "S")
     auc = membership_inference_from_distances(d_members, d_non_members)

@@ -45,7 +45,14 @@ from synthomics.errors import InputError
 from synthomics.metrics import alpha, prevalence, sparsity
 from synthomics.metrics.beta import permutation_null_se, summary_from_blocks
 from synthomics.metrics.distances import BrayCurtis, Jaccard, PairwiseDistance
-from synthomics.metrics.noise import (
+from synthomics.metrics.multivariate import (
+    c2st_auc,
+    correlation_difference,
+    overlap_coefficient,
+    pcoa,
+    top_prevalent,
+)
+from synthomics.metrics.null_se import (
     auc_null_se,
     ks_null_se,
     mean_difference_se,
@@ -71,13 +78,6 @@ from synthomics.metrics.steps import StepRunner as _Runner
 from synthomics.metrics.steps import Values, judged_in_order
 from synthomics.metrics.steps import name_sets as _name_sets
 from synthomics.metrics.steps import stream as _stream
-from synthomics.metrics.structure import (
-    c2st_auc,
-    correlation_difference,
-    overlap_coefficient,
-    pcoa,
-    top_prevalent,
-)
 from synthomics.metrics.unifrac import (
     TreeIncidence,
     UnweightedUniFrac,

@@ -16,7 +16,7 @@ The pass rule
     population where the metric can give it (closed forms for classifier AUCs, KS
     statistics, adversarial accuracy, shares and the zero-fraction gap; label
     permutations for the Wasserstein distances, the energy distance and the dispersion
-    gap; :mod:`synthomics.metrics.noise`), so that small test sets get a wider band and
+    gap; :mod:`synthomics.metrics.null_se`), so that small test sets get a wider band and
     large ones a narrower one. The evaluations judge every set with the floor's
     ``null_se`` (two real samples), never with a set's own, which grows with the set's
     distance from the real data. Metrics with a fixed

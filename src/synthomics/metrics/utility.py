@@ -120,9 +120,9 @@ def train_and_score(
 ) -> dict[str, float]:
     """Fit a classifier of ``kind`` on ``(X, y)`` and score it on the test set.
 
-    ``threads`` limits OpenMP threads (:func:`synthomics.metrics.structure.openmp_threads`).
+    ``threads`` limits OpenMP threads (:func:`synthomics.metrics.multivariate.openmp_threads`).
     """
-    from synthomics.metrics.structure import openmp_threads
+    from synthomics.metrics.multivariate import openmp_threads
 
     y = _check_labels(y, "the training labels")
     model = make_classifier(kind, seed)

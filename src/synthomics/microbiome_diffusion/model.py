@@ -24,43 +24,13 @@ The three mechanisms and their ablation switches
     3. hyperbolic taxonomic embeddings: ``taxon_embedding`` = ``"poincare"`` (default),
        ``"learned"`` (a trained Euclidean table of the same size) or ``"none"``.
 
-Design choices, and what they were chosen on
-    Data-space diffusion rather than latent diffusion, so that the denoiser sees every
-    taxon, its presence and its identity directly (a latent model would need an
-    autoencoder whose decoder, not the denoiser, carries the taxonomy), and so that
-    presence is a calibrated probability at every noise level. An MLP denoiser (FiLM
-    residual blocks) with taxon-embedding-factorised input and output layers rather than a
-    transformer over taxa, for CPU cost. Cosine schedule, v-prediction, DDIM with 50 steps
-    (more steps, ancestral sampling, self-conditioning, dropout or the 2 M-parameter
-    ``large`` size changed nothing beyond the noise of the metrics). Measured on the
-    Nielsen IBD table (297 training samples, single seed, 1,500 steps, the benchmark's
-    C2ST on 99 held-out samples), what mattered was the representation and the
-    preconditioning: plain standardised log abundance and a free network gave C2ST AUC
-    0.92 and Shannon W1 0.80; the independent-taxa preconditioner and the normal-score
-    transform brought them to 0.75 and 0.11.
-
-Training length, early stopping and the fidelity / privacy trade-off
-    The default trains for a fixed 1,500 optimiser steps and keeps the last EMA weights;
-    early stopping on the validation denoising loss (``early_stopping=True``) is available
-    but off. Chosen by measurement on Nielsen IBD (conditional on disease, 3 seeds; table in
-    ``benchmarks/results/diffusion_tuning.md``): the validation loss is lowest after a few
-    hundred steps and then rises (the network's conditional abundance priors start to fit
-    the training samples), so stopping on it kept the weights of step ~300, which are
-    clearly worse on every fidelity metric (Shannon W1 0.153 vs 0.077, weighted-UniFrac
-    energy 0.053 vs 0.026, TSTR 0.93 vs 0.95) for a small gain in privacy loss (0.067 vs
-    0.077, within the seeds' spread). Along the step
-    budget (800, 1,000, 1,500, 2,000, 3,000 steps) the fidelity metrics improve up to
-    about 1,500 steps, while the privacy loss rises and the DCR ratio falls steadily
-    (0.056 -> 0.125 and 1.08 -> 0.97), and C2ST AUC, Bray-Curtis and UniFrac energies get
-    worse again by 3,000 steps; 1,500 steps is the compromise. Sampling options (guidance
-    1.5 or 2, 20 or 100 DDIM steps, ancestral DDPM sampling, thresholded presences),
-    dropout 0.1 and weight decay did not help on average; ``ema_decay=0.9995`` changes
-    nothing at this length (the EMA warm-up keeps the decay at (1 + n) / (10 + n), below
-    0.999, for the first 9,000 updates). The best budget depends on the table: on the
-    Twins genus table (187 training rows x 130 genera) 1,500 steps fit no better than early
-    stopping but sit closer to the training samples (privacy loss 0.09 vs -0.005), so for
-    small, low-dimensional tables ``early_stopping=True`` or fewer steps protect privacy
-    better.
+Options that matter
+    ``max_steps`` (1,500 optimiser steps, keeping the last EMA weights) and
+    ``early_stopping`` (off) trade fidelity for privacy: longer training fits the tables
+    better and sits closer to the training samples; on small, low-dimensional tables
+    ``early_stopping=True`` or fewer steps protect privacy better. ``size`` sets the network
+    (``default`` for a CPU). The measurements behind these choices are in
+    ``benchmarks/results/diffusion_tuning.md``.
 
 Output: relative abundances; integer reads in ``layers["counts"]`` when the training data
 were counts (depths from the training library-size distribution of each condition level) or
@@ -160,7 +130,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
     self_conditioning
         Feed the network its previous estimate of the clean sample (Chen et al. 2023).
     max_steps
-        Optimiser steps (rounded up to whole epochs); see "Training length" above.
+        Optimiser steps (rounded up to whole epochs); see "Options that matter" above.
     batch_size, lr, weight_decay
         Optimisation (AdamW, linear warm-up then cosine decay to 10 %).
     ema_decay
@@ -205,7 +175,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
 
     sizes: ClassVar[dict[str, dict[str, int]]] = SIZES
     option_overrides: ClassVar[dict[str, Any]] = {"max_steps": 1500, "early_stopping": False}
-    """A fixed budget of 1,500 steps, keeping the last weights (see "Training length")."""
+    """A fixed budget of 1,500 steps, keeping the last weights (see "Options that matter")."""
     sample_chunk: ClassVar[int] = SAMPLE_CHUNK
 
     def __init__(

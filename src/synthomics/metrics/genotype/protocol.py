@@ -60,7 +60,7 @@ from synthomics.metrics.genotype.utility import (
     impute_features,
     tstr_accuracy_ratio,
 )
-from synthomics.metrics.noise import permutation_se
+from synthomics.metrics.null_se import permutation_se
 from synthomics.metrics.privacy import (
     adversarial_accuracy_scores,
     dcr_from_distances,

@@ -5,9 +5,9 @@ its family, direction and pass rule (:func:`synthomics.metrics.records.judge`); 
 discovered or dropped. Privacy metrics keep the names of the microbiome evaluation (the
 same definitions on Hamming instead of Hellinger distances).
 
-Targets from issue #6: allele-frequency r >= 0.99, LD decay gap <= 0.02, AATS 0.5. They
-act as the reference of the pass rule when the real-vs-real floor is better than them
-(a small sample's floor may be worse, and then the floor is the reference).
+Ideal values (``target``): allele-frequency r 1, LD decay gap 0.02, AATS 0.5. They act as
+the reference of the pass rule when the real-vs-real floor is better than them (a small
+sample's floor may be worse, and then the floor is the reference).
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ GENOTYPE_METRICS: list[MetricSpec] = [
         "fidelity",
         "higher",
         "allele frequency r",
-        "Pearson r of per-variant ALT allele frequencies, real vs synthetic "
-        "(issue #6 target >= 0.99)",
+        "Pearson r of per-variant ALT allele frequencies, real vs synthetic",
         "allele frequencies",
         target=1.0,
         abs_tol=0.01,
@@ -44,7 +43,7 @@ GENOTYPE_METRICS: list[MetricSpec] = [
         "lower",
         "LD decay gap",
         "max over distance bins of |mean r² synthetic - mean r² real| for variant pairs "
-        "on one chromosome (issue #6 target <= 0.02)",
+        "on one chromosome",
         "linkage disequilibrium",
         target=0.02,
         abs_tol=0.01,

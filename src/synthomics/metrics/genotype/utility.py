@@ -10,8 +10,7 @@
   and without the synthetic individuals added; the value is the mean gain.
 
 Features are dosages with missing calls replaced by the training set's mean dosage.
-Accuracy is the score the brief of issue #6 names; ROC AUC and balanced accuracy are kept
-in the details.
+Accuracy is the reported score; ROC AUC and balanced accuracy are kept in the details.
 """
 
 from __future__ import annotations
@@ -70,7 +69,7 @@ def fit_and_score(
 
     from sklearn.exceptions import ConvergenceWarning
 
-    from synthomics.metrics.structure import openmp_threads
+    from synthomics.metrics.multivariate import openmp_threads
 
     y = _check_labels(y, "the training labels")
     model = make_genotype_classifier(kind, seed)

@@ -9,7 +9,7 @@ from skbio import DistanceMatrix
 from skbio.stats.ordination import pcoa as skbio_pcoa
 
 from synthomics.metrics.distances import bray_curtis
-from synthomics.metrics.structure import (
+from synthomics.metrics.multivariate import (
     c2st_auc,
     correlation_difference,
     overlap_coefficient,
