@@ -189,14 +189,18 @@ def train_diffusion(
     trained = plan.module.to("cpu").eval()
     for parameter in trained.parameters():
         parameter.requires_grad_(False)
+    # spawned processes (ddp_spawn) hand back their counters as logged metrics only
+    logged = trainer.callback_metrics
+    epochs = max(int(trainer.current_epoch), int(logged.get("trained_epochs", 0)))
+    steps = max(int(trainer.global_step), int(logged.get("trained_steps", 0)))
     return {
         "parameters": int(sum(p.numel() for p in trained.parameters())),
-        "epochs": int(trainer.current_epoch),
-        "steps": int(trainer.global_step),
+        "epochs": epochs,
+        "steps": steps,
         "resumed_from_step": int(getattr(plan, "start_step", 0)),
         "best_epoch": best.best_epoch,
         "best_val_loss": None if best.best_state is None else best.best_score,
-        "stopped_early": bool(trainer.current_epoch < max_epochs),
+        "stopped_early": bool(epochs < max_epochs),
         "fit_seconds": time.perf_counter() - start,
         "torch_version": torch.__version__,
     }

@@ -146,6 +146,12 @@ class DiffusionTrainingPlan(L.LightningModule):
                 self.log(f"train_{name}", value, batch_size=batch_size)
         return losses["loss"]
 
+    def on_train_epoch_end(self) -> None:
+        # the counters of the process that trains: with ``strategy="ddp_spawn"`` the main
+        # process's trainer runs no epoch and learns them from these logged values
+        self.log("trained_epochs", float(self.current_epoch + 1))
+        self.log("trained_steps", float(self.global_step))
+
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x0 = batch[self.x_key]
         batch_size = x0.shape[0]
