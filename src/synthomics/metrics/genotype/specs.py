@@ -3,7 +3,8 @@
 Every metric of :func:`synthomics.metrics.evaluate_genotypes` is declared here once with
 its family, direction and pass rule (:func:`synthomics.metrics.records.judge`); nothing is
 discovered or dropped. Privacy metrics keep the names of the microbiome evaluation (the
-same definitions on Hamming instead of Hellinger distances).
+same definitions on Hamming instead of Hellinger distances) and their pass rules: those
+shared with the microbiome registry are taken from it.
 
 Ideal values (``target``): allele-frequency r 1, LD decay gap 0.02, AATS 0.5. They act as
 the reference of the pass rule when the real-vs-real floor is better than them (a small
@@ -12,7 +13,16 @@ sample's floor may be worse, and then the floor is the reference).
 
 from __future__ import annotations
 
-from synthomics.metrics.records import MetricSpec
+from dataclasses import replace
+
+from synthomics.metrics.records import MetricSpec, get_spec
+
+
+def _genotype_version(name: str, description: str) -> MetricSpec:
+    """The microbiome metric ``name`` (same family, direction and pass rule) as computed on
+    genotypes, described as such."""
+    return replace(get_spec(name), description=description)
+
 
 GENOTYPE_METRICS: list[MetricSpec] = [
     # --- fidelity: allele frequencies and heterozygosity
@@ -106,84 +116,35 @@ GENOTYPE_METRICS: list[MetricSpec] = [
         rel_tol=0.5,
     ),
     # --- privacy (Hamming distances)
-    MetricSpec(
+    _genotype_version(
         "exact_copies",
-        "privacy",
-        "lower",
-        "exact copies",
         "share of synthetic individuals identical (Hamming 0) to a training individual",
-        "privacy",
-        target=0.0,
-        needs=("train",),
     ),
-    MetricSpec(
+    _genotype_version(
         "dcr_ratio",
-        "privacy",
-        "higher",
-        "DCR ratio",
-        "median Hamming distance to the closest training individual: synthetic / held-out real",
-        "privacy",
-        rel_tol=0.2,
-        needs=("train",),
+        "median Hamming distance to the closest training individual: synthetic / held-out "
+        "real",
     ),
-    MetricSpec(
+    _genotype_version(
         "aats_train",
-        "privacy",
-        "target",
-        "AATS (train)",
-        "nearest-neighbour adversarial accuracy, synthetic vs training (Yale et al. "
-        "2020), Hamming; 0.5 ideal, near 0 means copies",
-        "privacy",
-        target=0.5,
-        abs_tol=0.05,
-        needs=("train",),
+        "nearest-neighbour adversarial accuracy, synthetic vs training (Yale et al. 2020), "
+        "Hamming; 0.5 ideal, near 0 means copies",
     ),
-    MetricSpec(
+    _genotype_version(
         "aats_test",
-        "privacy",
-        "target",
-        "AATS (test)",
         "nearest-neighbour adversarial accuracy, synthetic vs held-out real, Hamming",
-        "privacy",
-        target=0.5,
-        abs_tol=0.05,
-        needs=("train",),
     ),
-    MetricSpec(
-        "privacy_loss",
-        "privacy",
-        "lower",
-        "privacy loss",
-        "AATS(test) - AATS(train) (Yale et al. 2020); 0 ideal",
-        "privacy",
-        target=0.0,
-        abs_tol=0.05,
-        needs=("train",),
-    ),
-    MetricSpec(
+    get_spec("privacy_loss"),
+    _genotype_version(
         "membership_inference_auc",
-        "privacy",
-        "lower",
-        "membership inference AUC",
-        "AUC of telling training from held-out individuals by their Hamming distance to "
-        "the closest synthetic individual; 0.5 ideal",
-        "privacy",
-        target=0.5,
-        abs_tol=0.05,
-        needs=("train",),
+        "AUC of telling training from held-out individuals by their Hamming distance to the "
+        "closest synthetic individual; 0.5 ideal",
     ),
     # --- utility
-    MetricSpec(
+    _genotype_version(
         "tstr_ratio_logistic",
-        "utility",
-        "higher",
-        "TSTR/TRTR (logistic)",
-        "accuracy of logistic regression on dosages trained on synthetic / trained on "
-        "real, both tested on real test individuals",
-        "utility",
-        target=1.0,
-        abs_tol=0.1,
-        needs=("train", "label"),
+        "accuracy of logistic regression on dosages trained on synthetic / trained on real, "
+        "both tested on real test individuals",
     ),
     MetricSpec(
         "tstr_ratio_mlp",
@@ -196,17 +157,10 @@ GENOTYPE_METRICS: list[MetricSpec] = [
         abs_tol=0.1,
         needs=("train", "label"),
     ),
-    MetricSpec(
+    _genotype_version(
         "augmentation_gain",
-        "utility",
-        "higher",
-        "augmentation gain",
         "mean accuracy gain from adding the synthetic individuals to 5/10/20/50 % of the "
         "real training set (logistic regression)",
-        "utility",
-        target=0.0,
-        abs_tol=0.02,
-        needs=("train", "label"),
     ),
 ]
 """Every genotype metric, in report order."""
