@@ -62,10 +62,8 @@ from synthomics.metrics.null_se import (
 from synthomics.metrics.permanova import permanova
 from synthomics.metrics.privacy import (
     NeighbourSearch,
-    adversarial_accuracy_scores,
     dcr_from_distances,
     hellinger_features,
-    membership_inference_score,
 )
 from synthomics.metrics.profiles import Profiles, align_features, as_profiles, subsample
 from synthomics.metrics.records import (
@@ -75,7 +73,7 @@ from synthomics.metrics.records import (
     make_result,
 )
 from synthomics.metrics.steps import StepRunner as _Runner
-from synthomics.metrics.steps import Values, judged_in_order
+from synthomics.metrics.steps import Values, attack_steps, judged_in_order
 from synthomics.metrics.steps import name_sets as _name_sets
 from synthomics.metrics.steps import stream as _stream
 from synthomics.metrics.unifrac import (
@@ -402,15 +400,10 @@ def _privacy(
             sets[synth_name] = sets["S"][subsample(len(sets["S"]), n, rng)]
         return real_name, synth_name, n
 
-    def aats_step() -> Values:
-        return adversarial_accuracy_scores(search, paired("R"), paired("H"), "Hellinger")
+    def pairs() -> tuple[tuple[str, str, int], tuple[str, str, int]]:
+        return paired("R"), paired("H")
 
-    out |= run.step("aats", ["aats_train", "aats_test", "privacy_loss"], aats_step, unavailable)
-
-    def mia_step() -> Values:
-        return membership_inference_score(search, sizes)
-
-    out |= run.step("membership inference", ["membership_inference_auc"], mia_step, unavailable)
+    out |= attack_steps(run, search, pairs, sizes, "Hellinger", unavailable)
     return {n: out[n] for n in names}
 
 

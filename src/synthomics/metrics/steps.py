@@ -174,3 +174,35 @@ def judged_in_order(
             record.status = judge(record.value, record.floor, spec, details)
         out.append(record)
     return out
+
+
+def attack_steps(
+    run: StepRunner,
+    search: Any,
+    pairs: Callable[[], tuple[tuple[str, str, int], tuple[str, str, int]]],
+    sizes: Mapping[str, Any],
+    distance: str,
+    unavailable: str | None,
+) -> dict[str, MetricResult]:
+    """The attacks of both protocols: adversarial accuracy (AATS, privacy loss) and
+    membership inference, on a nearest-neighbour ``search`` over the sets ``S`` (synthetic),
+    ``R`` (training) and ``H`` (held out).
+
+    ``pairs()`` returns the equal-size (real, synthetic) set names against ``R`` and ``H``
+    (:func:`~synthomics.metrics.privacy.adversarial_accuracy_scores`); ``sizes`` are the
+    details of :func:`~synthomics.metrics.privacy.membership_inference_score`.
+    """
+    from synthomics.metrics.privacy import (
+        adversarial_accuracy_scores,
+        membership_inference_score,
+    )
+
+    def aats_step() -> Values:
+        return adversarial_accuracy_scores(search, *pairs(), distance)
+
+    def mia_step() -> Values:
+        return membership_inference_score(search, sizes)
+
+    out = run.step("aats", ["aats_train", "aats_test", "privacy_loss"], aats_step, unavailable)
+    out |= run.step("membership inference", ["membership_inference_auc"], mia_step, unavailable)
+    return out

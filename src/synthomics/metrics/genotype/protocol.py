@@ -62,15 +62,14 @@ from synthomics.metrics.genotype.utility import (
 )
 from synthomics.metrics.null_se import permutation_se
 from synthomics.metrics.privacy import (
-    adversarial_accuracy_scores,
     dcr_from_distances,
-    membership_inference_score,
 )
 from synthomics.metrics.profiles import subsample
 from synthomics.metrics.records import Evaluation, MetricResult, make_result
 from synthomics.metrics.steps import (
     StepRunner,
     Values,
+    attack_steps,
     judged_in_order,
     name_sets,
     stream,
@@ -427,16 +426,11 @@ def _privacy(
             search.add(synth_name, cand.dosage[subsample(cand.n, n, rng)])
         return real_name, synth_name, n
 
-    def aats_step() -> Values:
+    def pairs() -> tuple[tuple[str, str, int], tuple[str, str, int]]:
         rng = stream(settings.seed, "adversarial accuracy pairs")
-        return adversarial_accuracy_scores(search, paired("R", rng), paired("H", rng), "Hamming")
+        return paired("R", rng), paired("H", rng)
 
-    out |= run.step("aats", ["aats_train", "aats_test", "privacy_loss"], aats_step, unavailable)
-
-    def mia_step() -> Values:
-        return membership_inference_score(search, sizes)
-
-    out |= run.step("membership inference", ["membership_inference_auc"], mia_step, unavailable)
+    out |= attack_steps(run, search, pairs, sizes, "Hamming", unavailable)
     return {n: out[n] for n in PRIVACY_NAMES}
 
 
