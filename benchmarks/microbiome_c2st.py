@@ -156,7 +156,7 @@ def proportions(adata: Any) -> np.ndarray:
 
 
 def _c2st(real: np.ndarray, synthetic: np.ndarray, features: str, seed: int) -> float:
-    from synthomics.metrics.structure import c2st_auc, top_prevalent
+    from synthomics.metrics.multivariate import c2st_auc, top_prevalent
     from synthomics.preprocessing.microbiome import clr_transform
 
     n = min(len(real), len(synthetic))
