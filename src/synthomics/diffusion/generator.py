@@ -208,12 +208,15 @@ class DiffusionGenerator(Generator):
 
     # ----------------------------------------------------------------- building blocks
 
-    def _network_size(self) -> dict[str, int]:
-        """Width and depth of the denoiser: ``size`` with ``dim`` / ``n_blocks`` overrides."""
+    def _network_size(self, n_classes: int) -> dict[str, Any]:
+        """The shared part of the saved architecture: condition levels, width and depth
+        (``size`` with ``dim`` / ``n_blocks`` overrides) and dropout."""
         base = self.sizes[self.size]
         return {
+            "n_classes": int(n_classes),
             "dim": int(self.dim or base["dim"]),
             "n_blocks": int(self.n_blocks if self.n_blocks is not None else base["n_blocks"]),
+            "dropout": float(self.dropout),
         }
 
     def _build_process(self):

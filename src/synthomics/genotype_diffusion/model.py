@@ -195,9 +195,7 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
     def _architecture(self, n_latent: int, n_classes: int) -> dict[str, Any]:
         return {
             "n_features": int(n_latent),
-            "n_classes": int(n_classes),
-            **self._network_size(),
-            "dropout": float(self.dropout),
+            **self._network_size(n_classes),
             "self_conditioning": bool(self.self_conditioning),
         }
 

@@ -221,9 +221,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
     def _architecture(self, n_taxa: int, n_classes: int) -> dict[str, Any]:
         return {
             "n_taxa": int(n_taxa),
-            "n_classes": int(n_classes),
-            **self._network_size(),
-            "dropout": float(self.dropout),
+            **self._network_size(n_classes),
             "prediction": self.prediction,
             "prevalence_init": bool(self.prevalence_init),
             "sparsity_weight": float(self.sparsity_weight),
