@@ -1,3 +1,5 @@
+# Over 450 lines: the whole parameter-free Gaussian process (schedules, losses, DDIM/DDPM
+# samplers, guidance), as in improved-diffusion.
 """The Gaussian diffusion process: a noise schedule, the forward noising and the samplers.
 
 :class:`GaussianDiffusion` holds no trainable parameters (the split of

@@ -1,3 +1,4 @@
+# Over 450 lines: taxon-name matching (exact, lineage, species) and its report, one algorithm.
 """Aligning a table's taxa to a model's reference taxa list, with a report.
 
 An embedding model takes a fixed, ordered list of species (its *reference*). A new table

@@ -1,3 +1,4 @@
+# Over 450 lines: the MBEmbed encoder with its pickle-free checkpoint reader.
 """Import of the published MBEmbed encoder (Zahavi et al. 2025) without running its pickle.
 
 MBEmbed distributes its encoder as ``mae30_encoder_full.pkl``: a torch zip checkpoint

@@ -1,3 +1,5 @@
+# Over 450 lines: the fit/sample/save/load template every generator shares, with its checks, as
+# one class.
 """The face every synthomics generator shares: ``fit``, ``sample``, ``save``, ``load``.
 
 A template method in the synthcity style. The public methods of :class:`Generator` do the

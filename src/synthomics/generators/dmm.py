@@ -1,3 +1,4 @@
+# Over 450 lines: the DMM fit (EM with Laplace/BIC/AIC model choice) and sampler, one model.
 """Dirichlet-multinomial mixture (DMM), the community-type model of Holmes et al. 2012.
 
 Follows Holmes I, Harris K, Quince C (2012) Dirichlet multinomial mixtures: generative

@@ -1,3 +1,4 @@
+# Over 450 lines: one streaming VCF reader and writer with their line-level validation.
 """VCF reader and writer for biallelic genotype calls (GT only).
 
 The reader is a small streaming parser written here rather than :func:`allel.read_vcf`:

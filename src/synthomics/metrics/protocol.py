@@ -1,3 +1,5 @@
+# Over 450 lines: the microbiome step table; subsampling and the floor still repeat
+# metrics/genotype/protocol.py (the next fold).
 """The evaluation protocol: every metric, for every synthetic set, beside the real floor.
 
 :func:`evaluate` compares one or several synthetic sets with real data:

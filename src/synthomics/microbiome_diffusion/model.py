@@ -1,3 +1,5 @@
+# Over 450 lines: MicrobiomeDiffusion with its Poincaré hierarchy, fit-time calibration and
+# sampler; the rest is in diffusion/generator.py.
 """``MicrobiomeDiffusion``: the sparsity-preserving diffusion generator of microbiome profiles.
 
 The user-facing model (registry name ``"diffusion"``). It follows the generator interface

@@ -1,3 +1,5 @@
+# Over 450 lines: the microbiome filters and transforms, which share the tree pruning and step
+# records.
 """Normalisation, rarefaction and feature filters for microbiome tables.
 
 Two kinds of function live here:
