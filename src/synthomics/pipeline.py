@@ -266,7 +266,7 @@ def sample_model(
     *,
     conditions: dict[str, dict[str, int]] | None = None,
     seed: int | None = None,
-    counts: bool = False,
+    counts: bool | None = None,
     library_size: int | None = None,
 ) -> ad.AnnData:
     """Load a saved generator, draw samples and (when ``out`` is given) write them.
@@ -284,7 +284,9 @@ def sample_model(
     seed
         Seed of the draw.
     counts
-        Write integer reads instead of relative abundances (microbiome).
+        Write integer reads (True) or relative abundances (False) (microbiome). None
+        (default): the units the model was trained on, so a model fitted to read counts
+        writes reads at the training depth distribution.
     library_size
         Depth of the reads (microbiome).
 
@@ -302,13 +304,15 @@ def sample_model(
     options: dict[str, Any] = {}
     if generator.omics == "microbiome":
         options["library_size"] = library_size
-    elif counts or library_size is not None:
+    elif counts is True or library_size is not None:
         raise InputError(
             model_dir,
             "--counts and --library-size apply to microbiome models",
             expected=f"neither for a {generator.omics} model",
         )
     adata = generator.sample(n, conditions=conditions, seed=seed, **options)
+    if counts is None:
+        counts = generator.omics == "microbiome" and generator.units_ == "counts"
     if counts:
         if "counts" not in adata.layers:
             raise InputError(

@@ -84,7 +84,21 @@ def test_sample_writes_the_format_of_the_extension(model_dir, tmp_path, suffix):
     assert "wrote 7 samples x 8 features" in result.output
     back = read(out)
     assert back.shape == (7, 8)
-    np.testing.assert_allclose(np.asarray(back.X).sum(axis=1), 1.0, atol=1e-9)
+    # the model was fitted to read counts: by default it writes reads, in its own units
+    X = np.asarray(back.X)
+    np.testing.assert_array_equal(X, np.rint(X))
+    assert X.sum(axis=1).min() > 1
+
+
+def test_sample_proportions_on_request(model_dir, tmp_path):
+    from synthomics.io import read
+
+    out = tmp_path / "shares.tsv"
+    result = runner.invoke(
+        app, ["sample", str(model_dir), "-n", "4", "--proportions", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    np.testing.assert_allclose(np.asarray(read(out).X).sum(axis=1), 1.0, atol=1e-9)
 
 
 def test_sample_counts_and_library_size(model_dir, tmp_path):

@@ -239,12 +239,14 @@ def sample(
         ),
     ] = None,
     counts: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--counts/--proportions",
-            help="Write integer reads or relative abundances (microbiome).",
+            help="Write integer reads or relative abundances (microbiome; default: the "
+            "units the model was trained on, reads for a model fitted to read counts).",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
     library_size: Annotated[
         int | None,
         typer.Option(
