@@ -26,18 +26,32 @@ The three mechanisms and their ablation switches
     3. hyperbolic taxonomic embeddings: ``taxon_embedding`` = ``"poincare"`` (default),
        ``"learned"`` (a trained Euclidean table of the same size) or ``"none"``.
 
+Decoder calibration on the model's own draws (after training)
+    The network learns the dependence between taxa before it gets every marginal right, so
+    the decoder is calibrated like a copula's: the diffusion model supplies ranks and
+    co-occurrence, the data supply the marginals.
+
+    * ``calibrate_prevalence``: each taxon's presence bias moves by the logit gap between
+      its training and generated prevalence, and a per-sample shift of all presence logits
+      (MIDASim's sample effect) gets the sd that gives the training spread of richness;
+    * ``calibrate_abundance``: each taxon's generated abundance scores are mapped, quantile
+      to quantile, onto the training distribution of its abundance where present
+      (:class:`~synthomics.microbiome_diffusion.transform.MarginalCalibration`).
+
 Options that matter
     ``max_steps`` (1,500 optimiser steps, keeping the last EMA weights) and
     ``early_stopping`` (off) trade fidelity for privacy: longer training fits the tables
     better and sits closer to the training samples; on small, low-dimensional tables
     ``early_stopping=True`` or fewer steps protect privacy better. ``size`` sets the network
     (``default`` for a CPU). The measurements behind these choices are in
-    ``benchmarks/results/diffusion_tuning.md``.
+    ``benchmarks/results/diffusion_tuning.md`` and ``benchmarks/results/microbiome_c2st/``.
 
 Output: relative abundances; integer reads in ``layers["counts"]`` when the training data
 were counts (depths from the training library-size distribution of each condition level) or
-when ``library_size`` is given. Reads keep the generated presence pattern: every present
-taxon gets one read and the remaining depth is drawn Multinomial over the present taxa.
+when ``library_size`` is given, and then ``X`` is the reads' total-sum scaling, as the
+training table. Reads are the rounded shares of the depth with at least one read per present
+taxon (as MIDASim draws them), so a rare taxon keeps the one or two reads it has in real
+tables.
 
 Examples
 --------
@@ -129,6 +143,8 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
     stochastic_presence
         Draw the final presences as Bernoulli from the denoised presence probability
         (default) or threshold them at 1/2.
+    calibrate_prevalence, calibrate_abundance
+        Calibrate the decoder on the model's own draws (see "Decoder calibration" above).
     self_conditioning
         Feed the network its previous estimate of the clean sample (Chen et al. 2023).
     max_steps
