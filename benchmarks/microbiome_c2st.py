@@ -172,54 +172,18 @@ def _c2st(real: np.ndarray, synthetic: np.ndarray, features: str, seed: int) -> 
     return c2st_auc(X[:n], X[n:], seed=seed)[0]
 
 
-def summaries(P: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-sample summaries the diagnosis tests alongside the taxa."""
-    present = P > 0
-    smallest = np.where(present, P, np.inf).min(axis=1)
-    logs = np.where(present, np.log(np.where(present, P, 1.0)), 0.0)
-    richness = present.sum(axis=1)
-    return {
-        "richness": richness,
-        "shannon": -(np.where(present, P * logs, 0.0)).sum(axis=1),
-        "smallest share": smallest,
-        "share at smallest value": (np.isclose(P, smallest[:, None]) & present).sum(axis=1)
-        / np.maximum(richness, 1),
-        "largest share": P.max(axis=1),
-        "mean log share of present taxa": logs.sum(axis=1) / np.maximum(richness, 1),
-        "sd log share of present taxa": np.sqrt(
-            np.maximum(
-                (logs**2).sum(axis=1) / np.maximum(richness, 1)
-                - (logs.sum(axis=1) / np.maximum(richness, 1)) ** 2,
-                0,
-            )
-        ),
-    }
+# feature names of runs written before the diagnosis moved to synthomics.metrics.separation
+OLD_NAMES = {
+    "shannon": "Shannon index",
+    "share at smallest value": "share of taxa at the smallest share",
+    "sd log share of present taxa": "sd of log shares of present taxa",
+}
 
 
-def univariate_aucs(real: np.ndarray, synthetic: np.ndarray, names: list[str]) -> dict[str, float]:
-    """|AUC - 0.5| + 0.5 of each single feature: what alone separates the two sets."""
-    from sklearn.metrics import roc_auc_score
-
-    y = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
-    out: dict[str, float] = {}
-    both = np.vstack([real, synthetic])
-    for key, values in {
-        **{k: np.r_[v, summaries(synthetic)[k]] for k, v in summaries(real).items()},
-    }.items():
-        auc = roc_auc_score(y, values)
-        out[key] = max(auc, 1 - auc)
-    prevalence = (both > 0).mean(axis=0)
-    for j in np.argsort(-prevalence)[:C2ST_TAXA]:
-        present = both[:, j] > 0
-        if present.all() or not present.any():
-            continue
-        auc = roc_auc_score(y, present)
-        out[f"presence of {names[j]}"] = max(auc, 1 - auc)
-        if present[: len(real)].sum() >= 20 and present[len(real) :].sum() >= 20:
-            yp = y[present]
-            auc = roc_auc_score(yp, np.log(both[present, j]))
-            out[f"abundance of {names[j]} when present"] = max(auc, 1 - auc)
-    return out
+def _renamed(feature: str) -> str:
+    if feature.endswith(" when present"):
+        return feature.replace(" when present", " where present")
+    return OLD_NAMES.get(feature, feature)
 
 
 def judge(
@@ -229,10 +193,11 @@ def judge(
     from scipy.stats import wasserstein_distance
 
     from synthomics.metrics.privacy import dcr, hellinger_features
+    from synthomics.metrics.separation import sample_summaries
     from synthomics.metrics.sparsity import zero_fraction_gap
 
     present_r, present_s = real > 0, synthetic > 0
-    shannon = {k: summaries(v)["shannon"] for k, v in (("r", real), ("s", synthetic))}
+    shannon = {k: sample_summaries(v)["Shannon index"] for k, v in (("r", real), ("s", synthetic))}
     rare = np.flatnonzero(train.mean(axis=0) < RARE)
     ratios = []
     for j in rare:
@@ -281,6 +246,7 @@ def run_one(
     import torch
 
     from synthomics.generators import get_generator
+    from synthomics.metrics.separation import separating_features
 
     torch.set_num_threads(1)
     adata = load_dataset(dataset, Path(args.cache))
@@ -312,7 +278,7 @@ def run_one(
             {"dataset": dataset, "seed": seed, "generator": name, "metric": k, "value": v}
             for k, v in values.items()
         ]
-        diagnosis[name] = univariate_aucs(real, Q, names)
+        diagnosis[name] = {f.feature: f.auc for f in separating_features(real, Q, names)}
         print(
             f"{dataset} seed {seed} {name}: c2st {values['c2st']:.3f} presence "
             f"{values['c2st_presence']:.3f} abundance {values['c2st_abundance']:.3f} "
@@ -406,8 +372,10 @@ def diagnosis_table(diagnoses: list[tuple[str, dict[str, dict[str, float]]]], to
         for generator, aucs in per_generator.items():
             bucket = merged.setdefault(dataset, {}).setdefault(generator, {})
             for feature, auc in aucs.items():
-                bucket.setdefault(feature, []).append(auc)
-    names = list(summaries(np.ones((1, 2))))
+                bucket.setdefault(_renamed(feature), []).append(auc)
+    from synthomics.metrics.separation import SUMMARIES
+
+    names = list(SUMMARIES)
     lines = []
     for dataset, generators in merged.items():
         lines += [f"### {dataset}", ""]

@@ -74,6 +74,7 @@ from synthomics.metrics.records import (
     MetricResult,
     make_result,
 )
+from synthomics.metrics.separation import separation_figure_data
 from synthomics.metrics.steps import StepRunner as _Runner
 from synthomics.metrics.steps import Values, attack_steps, judged_in_order
 from synthomics.metrics.steps import name_sets as _name_sets
@@ -809,6 +810,7 @@ def evaluate(
     figures["sets"] = _set_summaries(reference, candidates, tree_info)
     figures["pcoa"] = _joint_pcoa(reference, candidates, min(m, 500), rng, block_rows)
     figures["taxa"] = list(map(str, test.features))
+    figures["separation"] = separation_figure_data(reference, floor_cand, candidates)
     if utility_data is not None:
         figures["trtr"] = dict(utility_data.trtr)
     settings_out = {

@@ -313,6 +313,29 @@ def utility_figure(ev: Evaluation) -> Figure | None:
     return augmentation_figure(ev, score="auc", score_label="test ROC AUC", features="CLR features")
 
 
+def separation_html(ev: Evaluation) -> str:
+    """Tables of the most separating features per synthetic set ("" when not computed)."""
+    from html import escape
+
+    data = (ev.figure_data or {}).get("separation")
+    if not data or not data.get("sets"):
+        return ""
+    blocks = []
+    for name, rows in data["sets"].items():
+        body = "".join(
+            f"<tr><td>{escape(r['feature'])}</td><td>{r['auc']:.2f}</td>"
+            f"<td>{r['floor']:.2f}</td>"
+            f"<td>{'higher' if r['synthetic_higher'] else 'lower'}</td></tr>"
+            for r in rows
+        )
+        blocks.append(
+            f"<h3>{escape(name)}</h3><table><thead><tr><th>feature</th><th>AUC</th>"
+            f"<th>real vs real</th><th>synthetic values</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>"
+        )
+    return "".join(blocks)
+
+
 def microbiome_sections(ev: Evaluation) -> dict[str, Any]:
     """Everything the generic renderer needs for a microbiome evaluation.
 
@@ -352,6 +375,18 @@ def microbiome_sections(ev: Evaluation) -> dict[str, Any]:
     sections = [
         Section("Fidelity", fidelity, "Compared with real test samples the generator never saw.")
     ]
+    separation = separation_html(ev)
+    if separation:
+        sections.insert(
+            0,
+            Section(
+                "What separates synthetic from real",
+                intro="The features that alone best tell each synthetic set from the real test "
+                "samples: ROC AUC of that one feature (0.5: no difference, 1: full "
+                "separation), beside the same feature between two real samples.",
+                html=separation,
+            ),
+        )
     if privacy:
         sections.append(
             Section(
