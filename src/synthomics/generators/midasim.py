@@ -144,9 +144,9 @@ class MIDASimGenerator(PerLevelMicrobiomeGenerator):
         ).embed(np.flatnonzero(estimable), len(free))
         task.advance()
         if self.abundance_correlation == "spearman":
-            abundance_corr = LowRankCorrelation.from_matrix(
-                2.0 * np.sin(np.pi / 6.0 * tie_averaged_spearman(P)), rank=self.rank, rng=rng
-            )
+            spearman = tie_averaged_spearman(P)
+            spearman[:] = 2.0 * np.sin(np.pi / 6.0 * spearman)
+            abundance_corr = LowRankCorrelation.from_matrix(spearman, rank=self.rank, rng=rng)
         else:
             abundance_corr = LowRankCorrelation.from_scores(
                 tie_averaged_rank_scores(P),
@@ -468,7 +468,7 @@ def tie_averaged_rank_scores(P: np.ndarray) -> np.ndarray:
     return scores / np.sqrt(np.mean(untied**2))
 
 
-def tie_averaged_spearman(P: np.ndarray) -> np.ndarray:
+def tie_averaged_spearman(P: np.ndarray, *, block_size: int = 1024) -> np.ndarray:
     """Spearman correlation of the columns averaged over random tie-breakings (float32).
 
     MIDASim ranks each column with ties broken at random and averages the Spearman
@@ -476,13 +476,18 @@ def tie_averaged_spearman(P: np.ndarray) -> np.ndarray:
     leaves the variance of the ranks at that of ``1..n``, ``(n^2 - 1) / 12``, so the
     expected correlation is ``sum_i (m_ij - (n + 1) / 2)(m_ik - (n + 1) / 2) /
     (n (n^2 - 1) / 12)`` with ``m`` the mid-ranks (average ranks of ties): the limit of
-    MIDASim's average, computed exactly. The diagonal is 1.
+    MIDASim's average, computed exactly. The diagonal is 1. Computed in row blocks, so
+    that the only ``p x p`` array is the float32 result (as :func:`tetrachoric_matrix`).
     """
     from scipy.stats import rankdata
 
-    n = P.shape[0]
+    n, p = P.shape
     ranks = rankdata(P, axis=0) - (n + 1) / 2.0
-    out = (ranks.T @ ranks / (n * (n * n - 1) / 12.0)).astype(np.float32)
+    ranks /= np.sqrt(n * (n * n - 1) / 12.0)
+    out = np.empty((p, p), dtype=np.float32)
+    for start in range(0, p, block_size):
+        stop = min(start + block_size, p)
+        out[start:stop] = ranks[:, start:stop].T @ ranks
     np.fill_diagonal(out, 1.0)
     return out
 
