@@ -84,6 +84,7 @@ def load_dataset(name: str) -> Any:
 def c2st_features(real: np.ndarray, synthetic: np.ndarray) -> dict[str, np.ndarray]:
     """The three feature sets of the module documentation, real rows first."""
     from synthomics.metrics.structure import top_prevalent
+
     from synthomics.preprocessing.microbiome import clr_transform
 
     both = np.vstack([real, synthetic])

@@ -1,3 +1,5 @@
+# Over 450 lines: one model, its two copula steps and the estimators they need (margins,
+# tetrachoric and tie-averaged rank correlations, empirical-value assignment).
 """MIDASim's two-step simulator, nonparametric mode.
 
 Follows He M, Zhao N, Satten GA (2024) MIDASim: a fast and simple simulator for realistic
