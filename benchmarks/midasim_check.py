@@ -3,7 +3,7 @@
 For every dataset and seed the table is split 70/30 (seeded, unstratified); every variant
 of ``midasim`` is fitted on the training part and draws as many samples as the test part
 (as reads at the training depths when the table is counts). Three classifier two-sample
-tests (:func:`synthomics.metrics.structure.c2st_auc`) then compare each synthetic set with
+tests (:func:`synthomics.metrics.multivariate.c2st_auc`) then compare each synthetic set with
 the test part, on the 200 taxa most prevalent in the pooled set (as the evaluation's C2ST
 step):
 
@@ -83,8 +83,7 @@ def load_dataset(name: str) -> Any:
 
 def c2st_features(real: np.ndarray, synthetic: np.ndarray) -> dict[str, np.ndarray]:
     """The three feature sets of the module documentation, real rows first."""
-    from synthomics.metrics.structure import top_prevalent
-
+    from synthomics.metrics.multivariate import top_prevalent
     from synthomics.preprocessing.microbiome import clr_transform
 
     both = np.vstack([real, synthetic])
@@ -102,7 +101,7 @@ def c2st_features(real: np.ndarray, synthetic: np.ndarray) -> dict[str, np.ndarr
 
 def judge(real: np.ndarray, synthetic: np.ndarray, seed: int) -> dict[str, float]:
     """The three C2ST AUCs of ``synthetic`` against ``real`` (same number of rows)."""
-    from synthomics.metrics.structure import c2st_auc
+    from synthomics.metrics.multivariate import c2st_auc
 
     n = len(real)
     return {
