@@ -10,9 +10,11 @@ from synthomics.container import microbiome_anndata
 from synthomics.generators import get_generator
 from synthomics.generators.midasim import (
     assign_empirical_abundances,
+    balanced_draw,
     solve_presence_margins,
     tetrachoric_matrix,
     tie_averaged_rank_scores,
+    tie_averaged_spearman,
 )
 
 
@@ -86,6 +88,76 @@ def test_tie_averaged_scores_equal_the_average_over_random_tie_breaking():
         total += scores.T @ scores / n / np.mean(untied**2)
     off = ~np.eye(p, dtype=bool)
     np.testing.assert_allclose(exact[off], (total / replicates)[off], atol=0.01)
+
+
+def test_tie_averaged_spearman_equals_the_average_over_random_tie_breaking():
+    rng = np.random.default_rng(9)
+    n, p = 40, 3
+    P = rng.integers(0, 4, size=(n, p)) * (rng.random((n, p)) < 0.6)
+    exact = tie_averaged_spearman(P.astype(float))
+    # Monte Carlo reference: the package's procedure (rank(ties.method = "random"), then
+    # Spearman), averaged over many tie-breakings
+    total = np.zeros((p, p))
+    replicates = 3000
+    for _ in range(replicates):
+        order = np.lexsort((rng.random((n, p)), P), axis=0)
+        ranks = np.empty((n, p))
+        np.put_along_axis(ranks, order, np.arange(1, n + 1, dtype=float)[:, None], axis=0)
+        total += stats.spearmanr(ranks).statistic
+    np.testing.assert_allclose(exact, total / replicates, atol=0.01)
+    # without ties it is the plain Spearman correlation
+    untied = rng.random((n, p))
+    np.testing.assert_allclose(
+        tie_averaged_spearman(untied), stats.spearmanr(untied).statistic, atol=1e-6
+    )
+
+
+def test_balanced_draw_uses_every_template_sample_before_any_twice():
+    rng = np.random.default_rng(0)
+    assert sorted(balanced_draw(5, 5, rng)) == [0, 1, 2, 3, 4]
+    # 12 from 5: every index twice, then two distinct indices a third time
+    counts = np.bincount(balanced_draw(5, 12, rng), minlength=5)
+    assert sorted(counts) == [2, 2, 2, 3, 3]
+    assert len(set(balanced_draw(5, 3, rng))) == 3
+
+
+def test_reads_keep_the_template_depths():
+    """Four always-present taxa in equal parts: every synthetic proportion is 1/4, so the
+    reads of a sample built on a template of depth d are exactly d/4 per taxon."""
+    depths = np.array([100, 200, 400, 800])
+    X = np.repeat(depths[:, None] // 4, 4, axis=1)
+    adata = microbiome_anndata(X, [f"S{i}" for i in range(4)], list("abcd"), units="counts")
+    model = get_generator("midasim", seed=0).fit(adata)
+    out = model.sample(8, seed=1)
+    # 8 rows from 4 templates: each template depth twice (balanced_draw)
+    np.testing.assert_array_equal(np.sort(out.obs["library_size"]), np.repeat(depths, 2))
+    quarter = out.obs["library_size"].to_numpy()[:, None] // 4
+    np.testing.assert_array_equal(out.layers["counts"], np.repeat(quarter, 4, axis=1))
+    given = model.sample(3, seed=1, library_size=40).layers["counts"]
+    np.testing.assert_array_equal(given, np.full((3, 4), 10))
+    # the earlier behaviour: depths from the fitted log-normal, not the template's
+    free = get_generator("midasim", seed=0, template_depths=False).fit(adata).sample(8, seed=1)
+    assert not set(free.obs["library_size"]) <= set(depths)
+
+
+def test_one_read_taxa_keep_one_read_at_the_template_depth():
+    """A rarefied-style table (depth 1,000): taxon "rare" always has exactly one read where
+    present. The synthetic reads of a present taxon are round(value x depth / row total);
+    with the dominant taxa drawn from their own template values the row total stays near
+    1, so "rare" should mostly keep a single read, as in the template."""
+    rng = np.random.default_rng(3)
+    n = 200
+    rare = rng.random(n) < 0.3
+    big = rng.integers(300, 700, n)
+    X = np.column_stack([big, 1000 - big - rare, rare.astype(int)])
+    adata = microbiome_anndata(X, [f"S{i}" for i in range(n)], ["a", "b", "rare"], units="counts")
+    out = get_generator("midasim", seed=0).fit(adata).sample(n, seed=1)
+    reads = out.layers["counts"][:, 2]
+    # a and b take the template values of two different samples, so the row total of the
+    # proportions is 1 +- (spread of a's share): 1/1000 x 1000 / total rounds to 1 unless
+    # the total is below 2/3, which a in [0.3, 0.7] and b = 1 - a' cannot reach
+    assert (reads > 0).sum() > 20  # present in some rows (the template: 55 of 200)
+    assert set(reads[reads > 0]) == {1}
 
 
 def test_step_two_assigns_sorted_values_by_latent_rank():

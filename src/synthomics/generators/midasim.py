@@ -1,7 +1,12 @@
+# Over 450 lines: one model, its two copula steps and the estimators they need (margins,
+# tetrachoric and tie-averaged rank correlations, empirical-value assignment).
 """MIDASim's two-step simulator, nonparametric mode.
 
 Follows He M, Zhao N, Satten GA (2024) MIDASim: a fast and simple simulator for realistic
-microbiome data. Microbiome 12:135 (and the authors' R package, MIDASim 2.0).
+microbiome data. Microbiome 12:135, and the authors' R package (MIDASim 2.0,
+``MIDASim.setup`` / ``MIDASim.modify`` / ``MIDASim`` with the default
+``mode = "nonparametric"`` and no modification). The parametric mode (generalized gamma
+relative abundances) is not implemented.
 
 Step 1, presence/absence
     Taxon ``j`` is present in sample ``i`` when ``Z_ij >= -(theta_j + eta_i)``, with
@@ -12,55 +17,59 @@ Step 1, presence/absence
     prevalence and per-sample richness match the template in expectation. Taxa present in
     every (or no) training sample are always (never) present.
 Step 2, relative abundances of the present taxa (nonparametric mode)
-    A second Gaussian copula, with the rank correlation of the relative abundances, orders
-    the samples within each taxon; the ``n1`` samples where the taxon is present receive
-    a draw of the taxon's observed non-zero relative abundances (all of them plus draws
-    with replacement when ``n1`` exceeds their number, else ``n1`` drawn without
+    A second Gaussian copula, with the Spearman correlation of the relative abundances
+    (ties broken at random, mapped by ``2 sin(pi r / 6)``), orders the samples within
+    each taxon; the ``n1`` samples where the taxon is present receive a draw of the
+    taxon's observed non-zero relative abundances (all of them plus draws with
+    replacement when ``n1`` exceeds their number, else ``n1`` drawn without
     replacement), sorted and assigned by the rank of their latent normal. Rows are then
-    rescaled to sum to one. Reads use the package's rule: ``round(proportion x depth)``,
-    with at least one read for each present taxon.
+    rescaled to sum to one.
+Reads
+    As the package: each synthetic sample is built on one template (training) sample,
+    whose ``eta`` and library size it keeps, so that deep samples stay rich; reads are
+    ``round(proportion x depth)`` with at least one read for each present taxon.
 
-Where this implementation departs from the paper
+Where this implementation departs from the package
     * Tetrachoric correlations use the closed-form approximation of Bonett & Price (2005),
       as the package does; "smoothing" is the projection onto correlation matrices
       (eigenvalues floored, as ``psych::cor.smooth``), held as low rank plus diagonal
       (the top 200 eigenpairs by a randomised eigen-decomposition) above 1,000 taxa, where
-      the package would need ``p x p`` dense algebra.
-    * The abundance copula's correlation is estimated from normal scores of the ranks
-      instead of the package's Spearman correlation mapped by ``2 sin(pi r / 6)`` (both
-      estimate the same Gaussian-copula correlation; scores allow the low-rank form).
-      Instead of averaging 100 random tie-breakings, tied values get their expected score
-      under random tie-breaking, which gives the limit of that average exactly
-      (:func:`tie_averaged_rank_scores`).
+      the package would need ``p x p`` dense algebra. The same holds for the abundance
+      correlation.
+    * Instead of averaging the Spearman correlation over 100 random tie-breakings, its
+      expectation under random tie-breaking is computed in closed form
+      (:func:`tie_averaged_spearman`).
     * Tetrachoric correlations involving a taxon present (or absent) in fewer than
       ``min_count`` training samples are set to zero: a single co-occurrence of two rare
       taxa gives an estimate near 1, and thousands of such pairs (16S tables are full of
       singletons) would make whole blocks of rare taxa appear together.
-    * MIDASim simulates as many samples as the template (sample ``i`` keeps ``eta_i`` and
-      its library size). Here any ``n`` can be drawn: each synthetic sample takes the
-      ``eta`` of a training sample drawn at random (so the richness distribution is
-      kept) and its depth from the library-size model of the base class.
-    * The package's solver uses ``Phi(theta_j - eta_i)`` in the moment equations but
-      ``Phi(theta_j + eta_i)`` when simulating; the sign is used consistently here.
+    * MIDASim simulates as many samples as the template, one per template sample. Here
+      any ``n`` can be drawn: the template samples are used in turn
+      (:func:`balanced_draw`: each once before any twice). A depth given by the caller
+      replaces the template's (MIDASim would then need new prevalences and richness).
     * A simulated sample with no taxon present gets its most likely taxon present.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 from scipy import special
 
+from synthomics.errors import InputError
 from synthomics.generators.copula import LowRankCorrelation
-from synthomics.generators.library_size import LibrarySizeKind
+from synthomics.generators.library_size import LibrarySizeKind, presence_preserving_counts
 from synthomics.generators.microbiome import (
     LevelParameters,
     MicrobiomeDraw,
     MicrobiomeTrainingData,
     PerLevelMicrobiomeGenerator,
 )
+
+AbundanceCorrelation = Literal["spearman", "normal_scores"]
+ABUNDANCE_CORRELATIONS: tuple[str, ...] = ("spearman", "normal_scores")
 
 
 class MIDASimGenerator(PerLevelMicrobiomeGenerator):
@@ -73,6 +82,14 @@ class MIDASimGenerator(PerLevelMicrobiomeGenerator):
     min_count
         Taxa present (or absent) in fewer training samples than this are given no
         tetrachoric correlation (independent presence); see :func:`tetrachoric_matrix`.
+    template_depths
+        Each synthetic sample keeps the ``eta`` and the library size of one training
+        sample, as the package does (True). False: the ``eta`` of a random training
+        sample and an independent depth from the ``library_size`` model.
+    abundance_correlation
+        Estimate of the abundance copula's correlation: ``"spearman"`` (the package's,
+        :func:`tie_averaged_spearman` mapped by ``2 sin(pi r / 6)``) or
+        ``"normal_scores"`` (:func:`tie_averaged_rank_scores`).
     seed, library_size, progress
         See :class:`~synthomics.generators.microbiome.MicrobiomeGenerator`.
     """
@@ -90,6 +107,8 @@ class MIDASimGenerator(PerLevelMicrobiomeGenerator):
         *,
         rank: int | None = None,
         min_count: int = 5,
+        template_depths: bool = True,
+        abundance_correlation: AbundanceCorrelation = "spearman",
         seed: int = 0,
         library_size: LibrarySizeKind = "lognormal",
         progress: bool | None = None,
@@ -97,6 +116,14 @@ class MIDASimGenerator(PerLevelMicrobiomeGenerator):
         super().__init__(seed=seed, library_size=library_size, progress=progress)
         self.rank = rank
         self.min_count = int(min_count)
+        if abundance_correlation not in ABUNDANCE_CORRELATIONS:
+            raise InputError(
+                None,
+                f"unknown abundance_correlation {abundance_correlation!r}",
+                expected=f"one of {ABUNDANCE_CORRELATIONS}",
+            )
+        self.template_depths = bool(template_depths)
+        self.abundance_correlation = abundance_correlation
 
     def _fit_level(self, data: MicrobiomeTrainingData, rng: np.random.Generator) -> LevelParameters:
         P = data.proportions
@@ -118,9 +145,18 @@ class MIDASimGenerator(PerLevelMicrobiomeGenerator):
             tetrachoric_matrix(present[:, free[estimable]]), rank=self.rank, rng=rng
         ).embed(np.flatnonzero(estimable), len(free))
         task.advance()
-        abundance_corr = LowRankCorrelation.from_scores(
-            tie_averaged_rank_scores(P), rank=self.rank, shrinkage=0.0, standardise=False, rng=rng
-        )
+        if self.abundance_correlation == "spearman":
+            spearman = tie_averaged_spearman(P)
+            spearman[:] = 2.0 * np.sin(np.pi / 6.0 * spearman)
+            abundance_corr = LowRankCorrelation.from_matrix(spearman, rank=self.rank, rng=rng)
+        else:
+            abundance_corr = LowRankCorrelation.from_scores(
+                tie_averaged_rank_scores(P),
+                rank=self.rank,
+                shrinkage=0.0,
+                standardise=False,
+                rng=rng,
+            )
         task.advance()
         values, offsets = _pack_nonzero(P)
         arrays = {
@@ -130,6 +166,7 @@ class MIDASimGenerator(PerLevelMicrobiomeGenerator):
             "eta": eta,
             "nonzero_values": values,
             "nonzero_offsets": offsets,
+            **({} if data.library_sizes is None else {"library_sizes": data.library_sizes}),
             **{f"tetrachoric/{k}": v for k, v in tetra.state().items()},
             **{f"abundance/{k}": v for k, v in abundance_corr.state().items()},
         }
@@ -154,7 +191,13 @@ class MIDASimGenerator(PerLevelMicrobiomeGenerator):
         p = len(self.feature_names_)
         free = a["free"]
         # step 1: presence/absence
-        eta = a["eta"][rng.integers(0, len(a["eta"]), size=n)]
+        if self.template_depths:
+            template = balanced_draw(len(a["eta"]), n, rng)
+            if library_sizes is not None and not user_library_sizes and "library_sizes" in a:
+                library_sizes = a["library_sizes"][template]
+        else:
+            template = rng.integers(0, len(a["eta"]), size=n)
+        eta = a["eta"][template]
         present = np.zeros((n, p), dtype=bool)
         present[:, a["always"]] = True
         if len(free):
@@ -174,7 +217,24 @@ class MIDASimGenerator(PerLevelMicrobiomeGenerator):
         )
         rel = np.zeros((n, p))
         rel[rows, cols] = values
-        return MicrobiomeDraw(rel / rel.sum(axis=1, keepdims=True))
+        rel /= rel.sum(axis=1, keepdims=True)
+        if library_sizes is None:
+            return MicrobiomeDraw(rel)
+        return MicrobiomeDraw(rel, presence_preserving_counts(rel, library_sizes))
+
+
+def balanced_draw(n_template: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` template indices, in random order, each used ``n // n_template`` or one more time.
+
+    With ``n`` equal to the template size every template sample is used once, as MIDASim
+    simulates; otherwise the spread of the template is kept as closely as whole draws
+    allow (no index is drawn twice before every index has been drawn once).
+    """
+    whole, rest = divmod(n, n_template)
+    drawn = np.concatenate(
+        [np.tile(np.arange(n_template), whole), rng.choice(n_template, rest, replace=False)]
+    )
+    return rng.permutation(drawn)
 
 
 def assign_empirical_abundances(
@@ -408,6 +468,30 @@ def tie_averaged_rank_scores(P: np.ndarray) -> np.ndarray:
     scores[C.indices[order], sorted_cols] = block_mean(first + offset, last + offset)
     scores -= scores.mean(axis=0)
     return scores / np.sqrt(np.mean(untied**2))
+
+
+def tie_averaged_spearman(P: np.ndarray, *, block_size: int = 1024) -> np.ndarray:
+    """Spearman correlation of the columns averaged over random tie-breakings (float32).
+
+    MIDASim ranks each column with ties broken at random and averages the Spearman
+    correlation over 100 such rankings. Tie-breaking is independent between columns and
+    leaves the variance of the ranks at that of ``1..n``, ``(n^2 - 1) / 12``, so the
+    expected correlation is ``sum_i (m_ij - (n + 1) / 2)(m_ik - (n + 1) / 2) /
+    (n (n^2 - 1) / 12)`` with ``m`` the mid-ranks (average ranks of ties): the limit of
+    MIDASim's average, computed exactly. The diagonal is 1. Computed in row blocks, so
+    that the only ``p x p`` array is the float32 result (as :func:`tetrachoric_matrix`).
+    """
+    from scipy.stats import rankdata
+
+    n, p = P.shape
+    ranks = rankdata(P, axis=0) - (n + 1) / 2.0
+    ranks /= np.sqrt(n * (n * n - 1) / 12.0)
+    out = np.empty((p, p), dtype=np.float32)
+    for start in range(0, p, block_size):
+        stop = min(start + block_size, p)
+        out[start:stop] = ranks[:, start:stop].T @ ranks
+    np.fill_diagonal(out, 1.0)
+    return out
 
 
 def _pack_nonzero(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
