@@ -166,8 +166,9 @@ def _c2st(real: np.ndarray, synthetic: np.ndarray, features: str, seed: int) -> 
         X = clr_transform(both)[:, columns]
     elif features == "presence":
         X = (both[:, columns] > 0).astype(float)
-    else:
+    else:  # taxa present in at least 10 % of the samples, so that no fold is all missing
         sub = both[:, columns]
+        sub = sub[:, (sub > 0).mean(axis=0) >= 0.1]
         X = np.where(sub > 0, np.log(np.where(sub > 0, sub, 1.0)), np.nan)
     return c2st_auc(X[:n], X[n:], seed=seed)[0]
 
@@ -270,7 +271,11 @@ def run_one(
         if registry == "diffusion" and args.calibration_ablation:
             sets.update(calibration_variants(model, name, test.n_obs, seed))
     for name, (Q, fit_seconds, sample_seconds) in sets.items():
-        values = judge(real, Q, P_train, seed)
+        try:
+            values = judge(real, Q, P_train, seed)
+        except ValueError as exc:  # one failed metric must not lose the whole run
+            print(f"{dataset} seed {seed} {name}: not judged ({exc})", flush=True)
+            continue
         if name == "real (floor)":  # a subsample of the training set: no privacy to judge
             values |= {"dcr_ratio": np.nan, "exact_copies": np.nan}
         values |= {"fit_seconds": fit_seconds, "sample_seconds": sample_seconds}
