@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -103,3 +104,74 @@ def test_io_and_preprocessing_import_without_a_cycle():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- genotypes
+
+
+@pytest.fixture(scope="module")
+def panel():
+    """60 simulated individuals (20 per population) x 150 variants (stdpopsim, msprime)."""
+    from synthomics.datasets import simulate_genotypes
+
+    return simulate_genotypes(20, 150, seed=2)
+
+
+def _metric(metrics_tsv, set_name, metric):
+    table = pd.read_csv(metrics_tsv, sep="\t")
+    row = table[(table["set"] == set_name) & (table["metric"] == metric)]
+    assert len(row) == 1, (set_name, metric)
+    return float(row["value"].iloc[0])
+
+
+def test_run_pipeline_on_genotypes_fits_every_default_model(panel, tmp_path):
+    from synthomics.generators import generator_class
+    from synthomics.io.vcf import read_vcf
+    from synthomics.pipeline import GENOTYPE_MODELS
+
+    fast = {"genotype_diffusion": generator_class("genotype_diffusion").fast_config}
+    result = run_pipeline(
+        panel, out=tmp_path, label="population", options=fast, synthetic_format="vcf.gz",
+        progress=False,
+    )  # fmt: skip
+    assert list(result.synthetic) == list(GENOTYPE_MODELS)
+    metrics = json.loads(result.report["json"].read_text())
+    assert metrics["omics"] == "genotype"
+    assert metrics["set_names"] == list(GENOTYPE_MODELS)
+    # stratified 70/30 split of 20 per population: 14 training individuals per population,
+    # and as many synthetic individuals per population as training ones
+    for path in result.synthetic.values():
+        synthetic = read_vcf(path)
+        assert synthetic.shape == (42, panel.n_vars)
+        labels = pd.read_csv(f"{path}.samples.tsv", sep="\t", dtype=str)
+        assert labels["sample_id"].tolist() == list(synthetic.obs_names)
+        assert labels["population"].value_counts().to_dict() == {"YRI": 14, "CEU": 14, "CHB": 14}
+    # the bootstrap redraws training individuals: every synthetic one is an exact copy
+    assert _metric(result.report["tsv"], "genotype_bootstrap", "exact_copies") == 1.0
+    assert _metric(result.report["tsv"], "genotype_diffusion", "exact_copies") == 0.0
+
+
+def test_run_pipeline_refuses_a_generator_of_the_other_omics(panel, tmp_path):
+    with pytest.raises(InputError, match="generator 'independent' makes microbiome data"):
+        run_pipeline(panel, models=["independent"], out=tmp_path, progress=False)
+
+
+def test_run_command_on_a_vcf_with_labels(panel, tmp_path):
+    vcf = write(panel, tmp_path / "panel.vcf.gz")
+    samples = tmp_path / "samples.tsv"
+    panel.obs[["population"]].rename_axis("sample_id").to_csv(samples, sep="\t")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app,
+        [
+            "run", str(vcf), "--metadata", str(samples), "--label", "population",
+            "--models", "allele_frequency,genotype_bootstrap", "--out", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").is_file()
+    for name in ("allele_frequency", "genotype_bootstrap"):
+        labels = pd.read_csv(out / "synthetic" / f"{name}.vcf.gz.samples.tsv", sep="\t")
+        assert labels["population"].value_counts().to_dict() == {"YRI": 14, "CEU": 14, "CHB": 14}
+    text = " ".join(result.output.split())
+    assert "fails privacy, do not share: genotype_bootstrap (" in text

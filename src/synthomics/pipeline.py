@@ -4,7 +4,10 @@
 (``synthomics fit``); :func:`sample_model` loads a saved generator, samples and writes the
 rows (``synthomics sample``); :func:`run_pipeline` is the end-to-end job: split, fit
 generators, sample, evaluate and write the report (``synthomics run`` and ``synthomics demo``,
-with a file or the bundled demo data as input):
+with a file or the bundled demo data as input). It works on microbiome and genotype
+containers alike (``uns["omics"]``): the omics picks the default generators and the
+evaluation (:func:`synthomics.metrics.evaluate` or
+:func:`synthomics.metrics.evaluate_genotypes`):
 
 >>> from synthomics.datasets import load_demo  # doctest: +SKIP
 >>> from synthomics.pipeline import run_pipeline  # doctest: +SKIP
@@ -17,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +38,26 @@ DEMO_MODELS: tuple[str, ...] = ("midasim", "ziln_copula")
 """The two strongest baselines on the demo data (``benchmarks/generators.py --evaluate``);
 the flagship diffusion model joins them when registered."""
 
+GENOTYPE_MODELS: tuple[str, ...] = (
+    "genotype_diffusion",
+    "allele_frequency",
+    "haplotype_copying",
+    "genotype_bootstrap",
+)
+"""Default generators for genotypes: the diffusion model, the independent-frequency and
+haplotype-copying baselines, and the bootstrap of training individuals (every synthetic
+individual a copy: the privacy worst case the report should flag)."""
+
+
+def default_models(omics: str) -> list[str]:
+    """The generators ``run`` fits when none are named, for ``"microbiome"`` or ``"genotype"``."""
+    from synthomics.generators import available_generators
+
+    if omics == "genotype":
+        return list(GENOTYPE_MODELS)
+    flagship = ["diffusion"] if "diffusion" in available_generators() else []
+    return [*flagship, *DEMO_MODELS]
+
 
 @dataclass
 class PipelineResult:
@@ -47,7 +70,8 @@ class PipelineResult:
     report
         Paths of ``report.html``, ``metrics.json`` and ``metrics.tsv``.
     synthetic
-        Path of each generator's synthetic table (``.h5ad``).
+        Path of each generator's synthetic table (``.h5ad``, or the genotype format asked
+        for, with its labels in ``<file>.samples.tsv`` beside it).
     models
         Folder of each fitted generator (reload with ``Generator.load``).
     timings
@@ -67,8 +91,10 @@ class PipelineResult:
 def run_pipeline(
     adata: ad.AnnData,
     *,
-    models: Sequence[str] = DEMO_MODELS,
+    models: Sequence[str] | None = None,
     out: str | os.PathLike[str],
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    synthetic_format: str = "h5ad",
     label: str | None = None,
     conditional: bool = True,
     test_fraction: float = 0.3,
@@ -81,12 +107,20 @@ def run_pipeline(
     Parameters
     ----------
     adata
-        A microbiome container (:func:`synthomics.io.read_microbiome`).
+        A microbiome container (:func:`synthomics.io.read_microbiome`) or a genotype
+        container (:func:`synthomics.io.genotype.read_genotypes`).
     models
-        Registered generator names (:func:`synthomics.generators.available_generators`).
+        Registered generator names (:func:`synthomics.generators.available_generators`) of
+        the container's omics; None: :func:`default_models`.
     out
         Output folder: ``report.html``, ``metrics.json``, ``metrics.tsv``,
-        ``synthetic/<model>.h5ad``, ``models/<model>/`` and ``timings.json``.
+        ``synthetic/<model>.<format>``, ``models/<model>/`` and ``timings.json``.
+    options
+        Constructor arguments per generator name, e.g.
+        ``{"genotype_diffusion": {"max_steps": 500}}``.
+    synthetic_format
+        Extension of the synthetic tables: ``"h5ad"``, or for genotypes also ``"vcf.gz"``,
+        ``"vcf"`` or ``"bed"`` (then the labels go to ``<file>.samples.tsv`` beside it).
     label
         ``obs`` column for stratified splitting, conditional generation and utility metrics.
     conditional
@@ -94,7 +128,8 @@ def run_pipeline(
     test_fraction
         Share of the samples held out as the real test set.
     group_by
-        ``obs`` column of subject ids, so that no subject is on both sides of the split.
+        ``obs`` column of subject ids, so that no subject is on both sides of the split
+        (haplotype layouts: ``"individual"`` by default).
     seed
         Seed of the split, every fit, every sample and the evaluation.
     progress
@@ -105,14 +140,30 @@ def run_pipeline(
     PipelineResult
         Paths and timings.
     """
-    from synthomics.generators import get_generator
+    from synthomics.generators import generator_class, get_generator
     from synthomics.io import write
-    from synthomics.metrics import evaluate
     from synthomics.preprocessing.split import train_test_split
     from synthomics.report import write_report
 
+    omics = str(adata.uns.get("omics", "microbiome"))
+    models = default_models(omics) if models is None else list(models)
     if not models:
         raise InputError(None, "no generator given", expected="at least one model name")
+    for name in models:
+        other = generator_class(name).omics
+        if other != omics:
+            raise InputError(
+                adata.uns.get("source_file"),
+                f"generator {name!r} makes {other} data, the input holds {omics} data",
+                expected=f"generators of {omics} data (see `synthomics models`)",
+            )
+    options = dict(options or {})
+    if synthetic_format != "h5ad" and omics != "genotype":
+        raise InputError(
+            None, f"synthetic format {synthetic_format!r} for {omics} data", expected="h5ad"
+        )
+    if group_by is None and adata.uns.get("layout") == "haplotype":
+        group_by = "individual"  # both haplotypes of a person on the same side
     if label is not None and label not in adata.obs.columns:
         raise InputError(
             adata.uns.get("source_file"),
@@ -130,17 +181,25 @@ def run_pipeline(
         for name in models:
             task.update(description=f"fit {name}")
             start = time.perf_counter()
-            generator = get_generator(name).fit(train, condition=condition)
+            generator = get_generator(name, **dict(options.get(name, {})))
+            generator.fit(train, condition=condition)
             fitted = time.perf_counter()
             task.update(description=f"sample {name}")
-            synthetic[name] = generator.sample(train.n_obs, seed=seed)
+            synthetic[name] = generator.sample(**_training_counts(train, condition), seed=seed)
             sampled = time.perf_counter()
             result.timings[name] = {"fit_s": fitted - start, "sample_s": sampled - fitted}
             result.models[name] = generator.save(out / "models" / name)
-            result.synthetic[name] = write(synthetic[name], out / "synthetic" / f"{name}.h5ad")
+            path = out / "synthetic" / f"{name}.{synthetic_format}"
+            result.synthetic[name] = write(synthetic[name], path)
+            if omics == "genotype" and condition is not None and synthetic_format != "h5ad":
+                write_sample_labels(synthetic[name], path, condition)
             task.advance()
         task.update(description="fit and sample: done")
     start = time.perf_counter()
+    if omics == "genotype":
+        from synthomics.metrics import evaluate_genotypes as evaluate
+    else:
+        from synthomics.metrics import evaluate
     evaluation = evaluate(test, synthetic, train=train, label=label, seed=seed, progress=progress)
     result.timings["evaluation"] = {"seconds": time.perf_counter() - start}
     result.evaluation = evaluation
@@ -149,11 +208,21 @@ def run_pipeline(
     return result
 
 
+def _training_counts(train: ad.AnnData, condition: str | None) -> dict[str, Any]:
+    """Sampling arguments for as many rows as ``train``, per level in its exact counts."""
+    if condition is None:
+        return {"n": train.n_obs}
+    counts = train.obs[condition].astype(str).value_counts()
+    return {"conditions": {condition: {str(k): int(v) for k, v in counts.items() if v > 0}}}
+
+
 __all__ = [
     "DEMO_MODELS",
+    "GENOTYPE_MODELS",
     "PipelineResult",
     "check_fresh_start",
     "checkpoint_folder",
+    "default_models",
     "fit_model",
     "run_pipeline",
     "sample_labels_path",

@@ -14,22 +14,24 @@ ModelsOption = Annotated[
     typer.Option(
         "--models",
         help="Comma-separated generator names (see `synthomics models`). Default: the "
-        "flagship diffusion model when installed, and the strongest baselines.",
+        "flagship diffusion model when installed, and the strongest baselines (genotypes: "
+        "genotype_diffusion, allele_frequency, haplotype_copying, genotype_bootstrap).",
     ),
 ]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of split, fits, samples, metrics.")]
 
 
-def _model_list(models: str | None) -> list[str]:
-    from synthomics.generators import available_generators
-    from synthomics.pipeline import DEMO_MODELS
+def _model_list(models: str | None, omics: str = "microbiome") -> list[str]:
+    from synthomics.pipeline import default_models
 
     if models:
         return [m.strip() for m in models.split(",") if m.strip()]
-    registered = available_generators()
-    flagship = ["diffusion"] if "diffusion" in registered else []
-    return [*flagship, *DEMO_MODELS]
+    return default_models(omics)
+
+
+SYNTHETIC_FORMATS = {"vcf": "vcf.gz", "plink": "bed"}
+"""Format of the synthetic genotype files ``run`` writes, after the input's (else h5ad)."""
 
 
 def _finish(result: object) -> None:
@@ -52,10 +54,16 @@ def _finish(result: object) -> None:
 def run(
     data: Annotated[
         Path,
-        typer.Argument(help="Microbiome table (any format `convert` reads, QIIME 2 .qza too)."),
+        typer.Argument(
+            help="Microbiome table (any format `convert` reads, QIIME 2 .qza too) or "
+            "genotypes (VCF, PLINK .bed, .hapt, genotype matrix, h5ad)."
+        ),
     ],
     metadata: Annotated[
-        Path | None, typer.Option("--metadata", "-m", help="Sample metadata table.")
+        Path | None,
+        typer.Option(
+            "--metadata", "-m", help="Sample metadata table (first column = sample id)."
+        ),
     ] = None,
     tree: Annotated[
         Path | None,
@@ -83,8 +91,11 @@ def run(
 ) -> None:
     """Fit generators on a training split, sample, evaluate on the held-out split, report.
 
-    Writes report.html, metrics.json, metrics.tsv, the synthetic tables (synthetic/*.h5ad),
-    the fitted models (models/*/) and timings.json into the output folder.
+    Writes report.html, metrics.json, metrics.tsv, the synthetic tables (synthetic/*.h5ad;
+    genotypes from a VCF or PLINK file as synthetic/*.vcf.gz or *.bed with the labels in
+    *.samples.tsv beside them), the fitted models (models/*/) and timings.json into the
+    output folder. As many synthetic samples are drawn as there are training samples, per
+    label in the training counts.
 
     Examples
 
@@ -93,15 +104,20 @@ def run(
 
         synthomics run table.qza --tree rooted-tree.qza --taxonomy taxonomy.qza \\
             --metadata sample-metadata.tsv --label body-site --out run2
+
+        synthomics run chr22.vcf.gz --metadata populations.tsv --label population \\
+            --out run3
     """
-    from synthomics.io.microbiome import read_microbiome
+    from synthomics.io import read_input
     from synthomics.pipeline import run_pipeline
 
-    adata = read_microbiome(data, metadata=metadata, tree=tree, taxonomy=taxonomy)
+    adata, fmt = read_input(data, metadata=metadata, tree=tree, taxonomy=taxonomy)
+    omics = str(adata.uns.get("omics", "microbiome"))
     result = run_pipeline(
         adata,
-        models=_model_list(models),
+        models=_model_list(models, omics),
         out=out,
+        synthetic_format=SYNTHETIC_FORMATS.get(fmt, "h5ad") if omics == "genotype" else "h5ad",
         label=label,
         group_by=group_by,
         test_fraction=test_fraction,
