@@ -37,9 +37,12 @@ Memorisation
     bound it.
 
 Scale
-    Nothing in the model is ``m x m`` or ``n x n``: the representation works window by
-    window, the denoiser's input and output layers are ``d x dim``, and sampling and
-    decoding run in chunks of :data:`SAMPLE_CHUNK` rows.
+    Nothing in the model is ``m x m`` or ``n x n``, and no float copy of the whole
+    ``n x m`` genotype matrix is made: the representation works window by window, the
+    denoiser's input and output layers are ``d x dim``, and sampling, calibration and
+    decoding run on chunks of :data:`SAMPLE_CHUNK` rows x :data:`VARIANT_BLOCK` variants.
+    Windows overlap by ``window_overlap`` variants (a quarter of the window by default) so
+    that LD across a border is kept (``benchmarks/results/genotypes/borders.md``).
 
 Examples
 --------
@@ -74,6 +77,9 @@ few minutes; ``paper`` is meant for a GPU; ``tiny`` is for tests."""
 SAMPLE_CHUNK = 2048
 """Rows drawn and decoded at a time."""
 
+VARIANT_BLOCK = 4096
+"""Variants decoded at a time (with :data:`SAMPLE_CHUNK` rows: 64 MiB of float64 scores)."""
+
 
 class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
     """Denoising diffusion model of genotypes with a decoder to valid genotypes.
@@ -90,6 +96,10 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         ``"windowed_pca"`` (default) or ``"dosage"``; see the module docstring.
     window
         Variants per PCA window.
+    window_overlap
+        Variants each window reaches into the next, so that LD across the border is in
+        one window's loadings (decoded with cross-fade weights; 0: disjoint windows;
+        None: ``window // 4``).
     pca_variance
         Share of each window's variance its kept components explain.
     max_components
@@ -158,6 +168,7 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         *,
         representation: Literal["windowed_pca", "dosage"] = "windowed_pca",
         window: int = 200,
+        window_overlap: int | None = None,
         pca_variance: float = 0.95,
         max_components: int | None = None,
         residual_noise: float = 0.0,
@@ -173,6 +184,14 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         self._set_diffusion_options(options)
         check_choice("representation", representation, REPRESENTATIONS)
         check_positive(window=window, calibration_samples=calibration_samples)
+        if window_overlap is None:
+            window_overlap = int(window) // 4
+        if not 0 <= int(window_overlap) < max(int(window) // 2, 1):
+            raise InputError(
+                None,
+                f"window_overlap is {window_overlap!r}",
+                expected=f"an integer in [0, window // 2) = [0, {max(int(window) // 2, 1)})",
+            )
         if not 0 < pca_variance <= 1:
             raise InputError(
                 None, f"pca_variance is {pca_variance!r}", expected="a share in (0, 1]"
@@ -183,6 +202,7 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
             )
         self.representation = representation
         self.window = window
+        self.window_overlap = window_overlap
         self.pca_variance = pca_variance
         self.max_components = max_components
         self.residual_noise = residual_noise
@@ -210,11 +230,17 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
 
         if self.representation == "dosage":
             return CentredDosage.fit(genotypes)
+        m, w = genotypes.shape[1], int(self.window)
+        n_windows = len(range(0, m, w))
+        n_windows -= int(n_windows > 1 and m - (n_windows - 1) * w < w // 2)  # folded
+        task = self.fit_progress.task("genotype diffusion: PCA windows", total=n_windows)
         return WindowedPCA.fit(
             genotypes,
             window=int(self.window),
             variance=float(self.pca_variance),
             max_components=self.max_components,
+            overlap=int(self.window_overlap),
+            progress=lambda: task.advance(1),
         )
 
     # ----------------------------------------------------------------- fit
@@ -254,13 +280,17 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
             genotypes, data.codes, self.n_groups, data.max_value, float(self.threshold_prior)
         )
         sizes = np.bincount(data.codes, minlength=self.n_groups)
-        scores = []
+        latents = []
         for level in range(self.n_groups):
             n = max(int(self.calibration_samples), int(sizes[level]))
-            codes = np.full(n, level, dtype=np.int64)
-            scores.append(self._scores(codes, rng))
+            latents.append(self._latents(np.full(n, level, dtype=np.int64), rng))
             task.advance(1)
-        self.thresholds_ = GenotypeThresholds.calibrate(scores, frequencies)
+        # thresholds block by block of variants, so no (n, m) float matrix is ever held
+        parts = []
+        for a, b in transform.variant_blocks(VARIANT_BLOCK):
+            scores = [self._decode_scores(z, a, b, rng) for z in latents]
+            parts.append(GenotypeThresholds.calibrate(scores, frequencies[:, :, a:b]).thresholds)
+        self.thresholds_ = GenotypeThresholds(np.concatenate(parts, axis=2))
         self.fit_record_ = {
             **record,
             "train_seconds": record["fit_seconds"],
@@ -270,7 +300,7 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
 
     # ----------------------------------------------------------------- sample
 
-    def _scores(
+    def _latents(
         self,
         codes: np.ndarray,
         rng: np.random.Generator,
@@ -278,11 +308,11 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         guidance_scale: float | None = None,
         steps: int | None = None,
     ) -> np.ndarray:
-        """Continuous genotype scores ``(n, m)`` of new individuals of levels ``codes``."""
+        """Latents ``(n, d)`` (float32) of new individuals of levels ``codes``."""
         import torch
 
         generator = self._torch_generator(rng)
-        out = np.empty((len(codes), self.transform_.n_variants))
+        out = np.empty((len(codes), self.transform_.n_latent), dtype=np.float32)
         with torch.inference_mode():
             for rows, latent in self._sample_chunks(
                 codes,
@@ -291,9 +321,16 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
                 guidance_scale=guidance_scale,
                 steps=steps,
             ):
-                out[rows] = self.transform_.decode(latent.double().numpy())
+                out[rows] = latent.float().numpy()
+        return out
+
+    def _decode_scores(
+        self, latent: np.ndarray, start: int, stop: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Continuous genotype scores ``(n, stop - start)`` of variants ``start:stop``."""
+        out = self.transform_.decode(latent, start, stop)
         if self.residual_noise > 0:
-            scale = float(self.residual_noise) * self.transform_.residual_sd
+            scale = float(self.residual_noise) * self.transform_.residual_sd[start:stop]
             out += rng.standard_normal(out.shape) * scale
         return out
 
@@ -314,8 +351,10 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         out = np.empty((len(codes), self.transform_.n_variants), dtype=np.int8)
         for start in range(0, len(codes), SAMPLE_CHUNK):
             rows = slice(start, min(start + SAMPLE_CHUNK, len(codes)))
-            scores = self._scores(codes[rows], rng, guidance_scale=guidance_scale, steps=steps)
-            out[rows] = self.thresholds_.decode(scores, codes[rows])
+            latent = self._latents(codes[rows], rng, guidance_scale=guidance_scale, steps=steps)
+            for a, b in self.transform_.variant_blocks(VARIANT_BLOCK):
+                scores = self._decode_scores(latent, a, b, rng)
+                out[rows, a:b] = self.thresholds_.decode(scores, codes[rows], a)
         return out
 
     # ----------------------------------------------------------------- state

@@ -95,10 +95,12 @@ class GenotypeThresholds:
             out.append(_quantile_thresholds(np.asarray(s, dtype=np.float64), cumulative))
         return cls(np.stack(out))
 
-    def decode(self, scores: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """Integer genotypes ``(n, m)`` (int8) of ``scores`` for rows of level ``codes``."""
+    def decode(self, scores: np.ndarray, codes: np.ndarray, start: int = 0) -> np.ndarray:
+        """Integer genotypes ``(n, b)`` (int8) of ``scores`` ``(n, b)`` of variants
+        ``start:start + b`` for rows of level ``codes``."""
         scores = np.asarray(scores, dtype=np.float64)
-        t = self.thresholds[np.asarray(codes, dtype=np.int64)]  # (n, K, m)
+        t = self.thresholds[:, :, start : start + scores.shape[1]]
+        t = t[np.asarray(codes, dtype=np.int64)]  # (n, K, b)
         return (scores[:, None, :] > t).sum(axis=1).astype(np.int8)
 
     @staticmethod
