@@ -47,6 +47,19 @@ from synthomics.errors import InputError
 from synthomics.metrics import alpha, prevalence, sparsity
 from synthomics.metrics.beta import permutation_null_se, summary_from_blocks
 from synthomics.metrics.distances import BrayCurtis, Jaccard, PairwiseDistance
+from synthomics.metrics.engine import StepRunner as _Runner
+from synthomics.metrics.engine import (
+    Values,
+    attack_steps,
+    check_skip,
+    draw_candidates,
+    fidelity_split,
+    privacy_halves,
+    run_evaluation,
+    utility_setup,
+)
+from synthomics.metrics.engine import name_sets as _name_sets
+from synthomics.metrics.engine import stream as _stream
 from synthomics.metrics.multivariate import (
     c2st_auc,
     correlation_difference,
@@ -72,13 +85,8 @@ from synthomics.metrics.records import (
     METRICS,
     Evaluation,
     MetricResult,
-    make_result,
 )
 from synthomics.metrics.separation import separation_figure_data
-from synthomics.metrics.steps import StepRunner as _Runner
-from synthomics.metrics.steps import Values, attack_steps, judged_in_order
-from synthomics.metrics.steps import name_sets as _name_sets
-from synthomics.metrics.steps import stream as _stream
 from synthomics.metrics.unifrac import (
     TreeIncidence,
     UnweightedUniFrac,
@@ -86,7 +94,6 @@ from synthomics.metrics.unifrac import (
     tree_incidence,
 )
 from synthomics.metrics.utility import augmentation_gain, train_and_score, tstr_ratio
-from synthomics.progress import progress_task
 
 BETA_DISTANCES: tuple[str, ...] = (
     "braycurtis",
@@ -95,6 +102,7 @@ BETA_DISTANCES: tuple[str, ...] = (
     "unweighted_unifrac",
 )
 PHYLOGENETIC: frozenset[str] = frozenset({"weighted_unifrac", "unweighted_unifrac"})
+UTILITY_NAMES: tuple[str, ...] = ("tstr_ratio_logistic", "tstr_ratio_boosting", "augmentation_gain")
 
 
 @dataclass
@@ -615,13 +623,7 @@ def evaluate(
         off_tree,
         frozenset(skip),
     )
-    unknown = [s for s in skip if s not in {m.name for m in METRICS} | {m.group for m in METRICS}]
-    if unknown:
-        raise InputError(
-            None,
-            f"unknown metric or group to skip: {unknown}",
-            expected="names from synthomics.metrics.METRICS or their groups",
-        )
+    check_skip(skip, METRICS, "synthomics.metrics.METRICS")
     test = as_profiles(real_test, "real")
     sets = [
         (name, align_features(test, as_profiles(d, name)))
@@ -663,35 +665,29 @@ def evaluate(
                 f"{full.name}: {p.n_samples:,} of {full.n_samples:,} samples used "
                 f"(max_samples = {max_samples:,}, seed {seed})."
             )
-    n_fid = min([test_c.n_samples, *(s.n_samples for _, s in sets_c)])
-    if train_c is not None and train_c.n_samples >= 2:
-        n_fid = min(n_fid, train_c.n_samples)
-        reference = test_c.subset(subsample(test_c.n_samples, n_fid, rng), "real")
-        floor_cand = train_c.subset(subsample(train_c.n_samples, n_fid, rng), "real (floor)")
+    split = fidelity_split(
+        test_c,
+        train_c,
+        [s.n_samples for _, s in sets_c],
+        lambda key: rng,
+        min_n=2,
+        unit="sample",
+        hint=" (more for C2ST)",
+    )
+    n_fid, reference, floor_cand = split.n, split.reference, split.floor
+    if split.source == "train":
         notes.append(
             f"Fidelity: {n_fid:,} real test samples against {n_fid:,} samples of each "
             f"synthetic set; the floor compares them with {n_fid:,} real training "
             f"samples (seeded subsamples, seed {seed})."
         )
     else:
-        n_fid = min(n_fid, test_c.n_samples // 2)
-        order = rng.permutation(test_c.n_samples)
-        reference = test_c.subset(np.sort(order[:n_fid]), "real")
-        floor_cand = test_c.subset(np.sort(order[n_fid : 2 * n_fid]), "real (floor)")
         notes.append(
             f"Fidelity: no training set, so the real test set is split in two halves "
             f"of {n_fid:,}; synthetic sets are compared with the first half at "
             f"{n_fid:,} samples each, the floor is half against half (seed {seed})."
         )
-    if n_fid < 2:
-        raise InputError(
-            None,
-            f"only {n_fid} sample(s) per set to compare",
-            expected="at least 2 real and 2 synthetic samples (more for C2ST)",
-        )
-    candidates = [
-        (name, s.subset(subsample(s.n_samples, n_fid, set_rngs[name]), name)) for name, s in sets_c
-    ]
+    candidates = draw_candidates(sets_c, n_fid, set_rngs.__getitem__)
     larger = [f"{name} {s.n_samples:,}" for name, s in sets_c if s.n_samples > n_fid]
     if test_c.n_samples > n_fid:
         larger.insert(0, f"real test {test_c.n_samples:,}")
@@ -720,12 +716,8 @@ def evaluate(
         )
 
     # ---- privacy sets: synthetic vs train with the test set held out; floor: test halves
-    holdout_floor = cand_floor = None
     if train_c is not None:
-        half = test_c.n_samples // 2
-        order = rng.permutation(test_c.n_samples)
-        cand_floor = test_c.subset(np.sort(order[:half]), "real half A")
-        holdout_floor = test_c.subset(np.sort(order[half : 2 * half]), "real half B")
+        cand_floor, holdout_floor, half = privacy_halves(test_c, rng)
         notes.append(
             f"Privacy: distances are Hellinger; synthetic samples against "
             f"{train_c.n_samples:,} training samples, with {test_c.n_samples:,} test "
@@ -733,79 +725,66 @@ def evaluate(
             f"set's place and holds out the other {half:,}."
         )
 
-    utility_data = None
-    utility_unavailable = None
-    if label is None:
-        utility_unavailable = "needs a label column (label=...)"
-    elif train_c is None:
-        utility_unavailable = "needs the training set (train=...)"
-    else:
-        try:
-            columns = top_prevalent(train_c.proportions, utility_taxa)
-            utility_data = _UtilityData(
-                columns, _labelled(train_c, label, columns), _labelled(test_c, label, columns)
-            )
-        except InputError as exc:
-            utility_unavailable = str(exc)
+    def utility_data_of() -> _UtilityData:
+        columns = top_prevalent(train_c.proportions, utility_taxa)
+        return _UtilityData(
+            columns, _labelled(train_c, label, columns), _labelled(test_c, label, columns)
+        )
 
-    steps_per_set = 4 + len(BETA_DISTANCES) + 3 + 3 + 3
-    figures: dict[str, Any] = {}
-    results: dict[str, list[MetricResult]] = {}
-    total = steps_per_set * (len(candidates) + 1)
-    with progress_task(progress, "evaluating", total) as task:
-        run = _Runner(settings.skip, task)
-        # ---- floor
-        run.describe("real-vs-real floor")
-        floor: dict[str, MetricResult] = {}
-        floor_rng = _stream(seed, "real-vs-real floor")
-        floor |= _fidelity(
-            reference,
-            floor_cand,
-            dist_ref,
-            subsample(n_fid, m, floor_rng),
-            tree_info,
-            settings,
-            run,
-            floor_rng,
-            None,
+    utility_data, utility_unavailable = utility_setup(label, train_c, utility_data_of)
+
+    # ---- the floor: real sets in the synthetic set's place
+    floor_rng = _stream(seed, "real-vs-real floor")
+
+    def floor_steps(run: _Runner) -> dict[str, MetricResult]:
+        floor_dist = subsample(n_fid, m, floor_rng)
+        floor = _fidelity(
+            reference, floor_cand, dist_ref, floor_dist, tree_info, settings, run, floor_rng, None
         )
         if train_c is not None:
             floor |= _privacy(cand_floor, train_c, holdout_floor, settings, run, floor_rng, None)
         else:
             floor |= _privacy(test_c, None, test_c, settings, run, floor_rng, None)
-        for name in ("tstr_ratio_logistic", "tstr_ratio_boosting", "augmentation_gain"):
-            floor[name] = make_result(
-                name, None, status="n/a", error=utility_unavailable or "defined by construction"
+        return floor
+
+    # ---- each synthetic set: fidelity at n_fid, privacy and utility on the capped set
+    figures: dict[str, Any] = {}
+    full_sets, candidate_sets = dict(sets_c), dict(candidates)
+
+    def set_steps(name: str) -> list[tuple[str, Any]]:
+        set_rng, full = set_rngs[name], full_sets[name]
+
+        def fidelity(run: _Runner) -> dict[str, MetricResult]:
+            rows = subsample(n_fid, m, set_rng)
+            cand = candidate_sets[name]
+            return _fidelity(
+                reference, cand, dist_ref, rows, tree_info, settings, run, set_rng, figures
             )
-            run.advance()
-        if utility_data is not None:
-            for name in ("tstr_ratio_logistic", "tstr_ratio_boosting"):
-                floor[name] = make_result(name, 1.0, {"definition": "TRTR / TRTR"}, status="info")
-        # ---- synthetic sets
-        for name, cand in candidates:
-            run.describe(f"{name}: fidelity")
-            set_rng = set_rngs[name]
-            records = _fidelity(
-                reference,
-                cand,
-                dist_ref,
-                subsample(n_fid, m, set_rng),
-                tree_info,
-                settings,
-                run,
-                set_rng,
-                figures,
-            )
-            run.describe(f"{name}: privacy")
-            full = dict(sets_c)[name]
-            records |= _privacy(full, train_c, test_c, settings, run, set_rng, figures)
-            run.describe(f"{name}: utility")
-            records |= _utility(
-                full, utility_data, label, utility_unavailable, settings, run, figures
-            )
-            results[name] = judged_in_order(records, floor, METRICS)
-        floor_list = [floor[s.name] for s in METRICS]
-        run.describe("done")
+
+        def privacy(run: _Runner) -> dict[str, MetricResult]:
+            return _privacy(full, train_c, test_c, settings, run, set_rng, figures)
+
+        def utility(run: _Runner) -> dict[str, MetricResult]:
+            return _utility(full, utility_data, label, utility_unavailable, settings, run, figures)
+
+        return [("fidelity", fidelity), ("privacy", privacy), ("utility", utility)]
+
+    evaluation = run_evaluation(
+        omics="microbiome",
+        specs=METRICS,
+        skip=settings.skip,
+        progress=progress,
+        title="evaluating",
+        steps_per_set=4 + len(BETA_DISTANCES) + 3 + 3 + 3,
+        floor_steps=floor_steps,
+        set_names=[name for name, _ in candidates],
+        set_steps=set_steps,
+        utility_names=UTILITY_NAMES,
+        utility_unavailable=utility_unavailable,
+        tstr_names=("tstr_ratio_logistic", "tstr_ratio_boosting"),
+        figures=figures,
+        notes=notes,
+    )
 
     figures["sets"] = _set_summaries(reference, candidates, tree_info)
     figures["pcoa"] = _joint_pcoa(reference, candidates, min(m, 500), rng, block_rows)
@@ -838,18 +817,9 @@ def evaluate(
         "shannon_log_base": "e",
         "floor_source": "train" if train_c is not None else "test halves",
     }
-    run.timings["total"] = time.perf_counter() - started
-    return Evaluation(
-        omics="microbiome",
-        set_names=[n for n, _ in candidates],
-        results=results,
-        floor=floor_list,
-        specs=list(METRICS),
-        settings=settings_out,
-        notes=notes,
-        figure_data=figures,
-        timings=run.timings,
-    )
+    evaluation.settings = settings_out
+    evaluation.timings["total"] = time.perf_counter() - started
+    return evaluation
 
 
 def _set_summaries(

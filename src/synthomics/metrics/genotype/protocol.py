@@ -54,8 +54,21 @@ from scipy.stats import wasserstein_distance
 
 from synthomics.container import MISSING
 from synthomics.errors import InputError
+from synthomics.metrics.engine import (
+    StepRunner,
+    Values,
+    attack_steps,
+    check_skip,
+    draw_candidates,
+    fidelity_split,
+    name_sets,
+    privacy_halves,
+    run_evaluation,
+    stream,
+    utility_setup,
+)
 from synthomics.metrics.genotype import distances, ld, population
-from synthomics.metrics.genotype.specs import GENOTYPE_METRICS, GENOTYPE_SPECS
+from synthomics.metrics.genotype.specs import GENOTYPE_METRICS
 from synthomics.metrics.genotype.utility import (
     augmentation_curve,
     fit_and_score,
@@ -67,17 +80,8 @@ from synthomics.metrics.privacy import (
     dcr_from_distances,
 )
 from synthomics.metrics.profiles import subsample
-from synthomics.metrics.records import Evaluation, MetricResult, make_result
-from synthomics.metrics.steps import (
-    StepRunner,
-    Values,
-    attack_steps,
-    judged_in_order,
-    name_sets,
-    stream,
-)
+from synthomics.metrics.records import Evaluation, MetricResult
 from synthomics.metrics.utility import absent_class_note
-from synthomics.progress import progress_task
 
 # --------------------------------------------------------------------------- data
 
@@ -109,6 +113,11 @@ class Genotypes:
     @property
     def n(self) -> int:
         return int(self.dosage.shape[0])
+
+    @property
+    def n_samples(self) -> int:
+        """Individuals in the set (the name the evaluation engine reads)."""
+        return self.n
 
     def subset(self, rows: np.ndarray, name: str | None = None) -> Genotypes:
         return Genotypes(
@@ -599,14 +608,7 @@ def evaluate_genotypes(
     >>> ev.value("copy", "allele_frequency_pearson")  # doctest: +SKIP
     """
     started = time.perf_counter()
-    known = {s.name for s in GENOTYPE_METRICS} | {s.group for s in GENOTYPE_METRICS}
-    unknown = [s for s in skip if s not in known]
-    if unknown:
-        raise InputError(
-            None,
-            f"unknown metric or group to skip: {unknown}",
-            expected="names from synthomics.metrics.genotype.GENOTYPE_METRICS or their groups",
-        )
+    check_skip(skip, GENOTYPE_METRICS, "synthomics.metrics.genotype.GENOTYPE_METRICS")
     settings = _Settings(
         seed,
         max_distance_individuals,
@@ -650,38 +652,28 @@ def evaluate_genotypes(
     test_c = cap(test, "cap real test")
     train_c = cap(train_g, "cap real train") if train_g is not None else None
     sets_c = [(name, cap(g, "cap synthetic")) for name, g in sets]
-    n_fid = min([test_c.n, *(g.n for _, g in sets_c)])
-    if train_c is not None and train_c.n >= 2:
-        n_fid = min(n_fid, train_c.n)
-        reference = test_c.subset(subsample(test_c.n, n_fid, stream(seed, "fidelity real")))
-        floor_cand = train_c.subset(
-            subsample(train_c.n, n_fid, stream(seed, "fidelity floor")), "real (floor)"
-        )
+    split = fidelity_split(
+        test_c,
+        train_c,
+        [g.n for _, g in sets_c],
+        lambda key: stream(seed, key),
+        min_n=4,
+        unit="individual",
+    )
+    n_fid, reference, floor_cand = split.n, split.reference, split.floor
+    if split.source == "train":
         notes.append(
             f"Fidelity: {n_fid:,} real test individuals against {n_fid:,} of each synthetic "
             f"set; the floor compares them with {n_fid:,} real training individuals "
             f"(seeded subsamples, seed {seed})."
         )
     else:
-        n_fid = min(n_fid, test_c.n // 2)
-        order = stream(seed, "fidelity halves").permutation(test_c.n)
-        reference = test_c.subset(np.sort(order[:n_fid]))
-        floor_cand = test_c.subset(np.sort(order[n_fid : 2 * n_fid]), "real (floor)")
         notes.append(
             f"Fidelity: no training set, so the real test set is split in two halves of "
             f"{n_fid:,}; synthetic sets are compared with the first half, the floor is "
             f"half against half (seed {seed})."
         )
-    if n_fid < 4:
-        raise InputError(
-            None,
-            f"only {n_fid} individual(s) per set to compare",
-            expected="at least 4 real and 4 synthetic individuals",
-        )
-    candidates = [
-        (name, g.subset(subsample(g.n, n_fid, stream(seed, "fidelity synthetic")), name))
-        for name, g in sets_c
-    ]
+    candidates = draw_candidates(sets_c, n_fid, lambda name: stream(seed, "fidelity synthetic"))
     m = min(n_fid, max_distance_individuals)
     if m < n_fid:
         notes.append(
@@ -698,12 +690,8 @@ def evaluate_genotypes(
     )
 
     # ---- privacy sets: synthetic vs train with the test set held out; floor: test halves
-    cand_floor = holdout_floor = None
     if train_c is not None:
-        half = test_c.n // 2
-        order = stream(seed, "privacy halves").permutation(test_c.n)
-        cand_floor = test_c.subset(np.sort(order[:half]), "real half A")
-        holdout_floor = test_c.subset(np.sort(order[half : 2 * half]), "real half B")
+        cand_floor, holdout_floor, half = privacy_halves(test_c, stream(seed, "privacy halves"))
         notes.append(
             f"Privacy: Hamming distances (share of differing calls among variants called in "
             f"both); synthetic individuals against {train_c.n:,} training individuals, "
@@ -711,54 +699,39 @@ def evaluate_genotypes(
             f"individuals in the synthetic set's place and holds out the other {half:,}."
         )
 
-    utility_data = None
-    utility_unavailable = None
-    if label is None:
-        utility_unavailable = "needs a label column (label=...)"
-    elif train_c is None:
-        utility_unavailable = "needs the training set (train=...)"
-    else:
-        try:
-            utility_data = _utility_data(train_c, test_c, label, utility_variants, seed)
-        except InputError as exc:
-            utility_unavailable = str(exc)
-        else:
-            labelled = [(g.name, g.obs[label].dropna()) for _, g in sets_c if label in g.obs]
-            for name, y in [("real train", utility_data.train[1]), *labelled]:
-                note = absent_class_note(name, np.asarray(y), utility_data.test[1])
-                notes.extend([note] if note else [])
-            if len(utility_data.columns) < test.dosage.shape[1]:
-                notes.append(
-                    f"Utility: {len(utility_data.columns):,} of {test.dosage.shape[1]:,} "
-                    f"variants (seeded subset) as classifier features."
-                )
+    utility_data, utility_unavailable = utility_setup(
+        label, train_c, lambda: _utility_data(train_c, test_c, label, utility_variants, seed)
+    )
+    if utility_data is not None:
+        labelled = [(g.name, g.obs[label].dropna()) for _, g in sets_c if label in g.obs]
+        for name, y in [("real train", utility_data.train[1]), *labelled]:
+            note = absent_class_note(name, np.asarray(y), utility_data.test[1])
+            notes.extend([note] if note else [])
+        if len(utility_data.columns) < test.dosage.shape[1]:
+            notes.append(
+                f"Utility: {len(utility_data.columns):,} of {test.dosage.shape[1]:,} "
+                f"variants (seeded subset) as classifier features."
+            )
 
-    figures: dict[str, Any] = {}
-    results: dict[str, list[MetricResult]] = {}
-    total = STEPS_PER_SET * (len(candidates) + 1)
-    with progress_task(progress, "evaluating genotypes", total) as task:
-        run = StepRunner(settings.skip, task, GENOTYPE_SPECS)
+    # ---- the real reference's precomputations, shared by every fidelity comparison
+    refs: list[_Reference] = []
+
+    def prepare(run: StepRunner) -> None:
         run.describe("real reference")
         start = time.perf_counter()
         R = reference.dosage
         pca = population.RealPCA.fit(R, 2)
         rows = subsample(n_fid, m, stream(seed, "distance rows real"))
         coded = distances.Coded(R[rows])
-        ref = _Reference(
-            reference,
-            positions,
-            chroms,
-            pca,
-            pca.transform(R),
-            rows,
-            distances.within_distances(distances.hamming_matrix(coded, block_rows=block_rows)),
-            coded,
+        within = distances.within_distances(distances.hamming_matrix(coded, block_rows=block_rows))
+        refs.append(
+            _Reference(reference, positions, chroms, pca, pca.transform(R), rows, within, coded)
         )
         run.timings["reference"] = time.perf_counter() - start
-        # ---- floor
-        run.describe("real-vs-real floor")
-        floor: dict[str, MetricResult] = {}
-        floor |= _fidelity(ref, floor_cand, settings, run, None)
+
+    # ---- the floor: real sets in the synthetic set's place
+    def floor_steps(run: StepRunner) -> dict[str, MetricResult]:
+        floor = _fidelity(refs[0], floor_cand, settings, run, None)
         floor |= _privacy(
             cand_floor if train_c is not None else test_c,
             train_c,
@@ -767,33 +740,43 @@ def evaluate_genotypes(
             run,
             None,
         )
-        for name in UTILITY_NAMES:
-            floor[name] = make_result(
-                name,
-                None,
-                status="n/a",
-                error=utility_unavailable or "defined by construction",
-                specs=GENOTYPE_SPECS,
-            )
-            task.advance()
-        if utility_data is not None:
-            for name in ("tstr_ratio_logistic", "tstr_ratio_mlp"):
-                floor[name] = make_result(
-                    name, 1.0, {"definition": "TRTR / TRTR"}, status="info", specs=GENOTYPE_SPECS
-                )
-        # ---- synthetic sets
-        full_sets = dict(sets_c)
-        for name, cand in candidates:
-            run.describe(f"{name}: fidelity")
-            records = _fidelity(ref, cand, settings, run, figures)
-            run.describe(f"{name}: privacy")
-            records |= _privacy(full_sets[name], train_c, test_c, settings, run, figures)
-            run.describe(f"{name}: utility")
-            records |= _utility(
-                full_sets[name], utility_data, label, utility_unavailable, settings, run, figures
-            )
-            results[name] = judged_in_order(records, floor, GENOTYPE_METRICS)
-        run.describe("done")
+        return floor
+
+    # ---- each synthetic set: fidelity at n_fid, privacy and utility on the capped set
+    figures: dict[str, Any] = {}
+    full_sets, candidate_sets = dict(sets_c), dict(candidates)
+
+    def set_steps(name: str) -> list[tuple[str, Any]]:
+        full = full_sets[name]
+
+        def fidelity(run: StepRunner) -> dict[str, MetricResult]:
+            return _fidelity(refs[0], candidate_sets[name], settings, run, figures)
+
+        def privacy(run: StepRunner) -> dict[str, MetricResult]:
+            return _privacy(full, train_c, test_c, settings, run, figures)
+
+        def utility(run: StepRunner) -> dict[str, MetricResult]:
+            return _utility(full, utility_data, label, utility_unavailable, settings, run, figures)
+
+        return [("fidelity", fidelity), ("privacy", privacy), ("utility", utility)]
+
+    evaluation = run_evaluation(
+        omics="genotype",
+        specs=GENOTYPE_METRICS,
+        skip=settings.skip,
+        progress=progress,
+        title="evaluating genotypes",
+        steps_per_set=STEPS_PER_SET,
+        floor_steps=floor_steps,
+        set_names=[name for name, _ in candidates],
+        set_steps=set_steps,
+        utility_names=UTILITY_NAMES,
+        utility_unavailable=utility_unavailable,
+        tstr_names=("tstr_ratio_logistic", "tstr_ratio_mlp"),
+        prepare=prepare,
+        figures=figures,
+        notes=notes,
+    )
     if utility_data is not None:
         figures["trtr"] = dict(utility_data.trtr)
     settings_out = {
@@ -814,15 +797,6 @@ def evaluate_genotypes(
         "privacy_distance": "Hamming",
         "floor_source": "train" if train_c is not None else "test halves",
     }
-    run.timings["total"] = time.perf_counter() - started
-    return Evaluation(
-        omics="genotype",
-        set_names=[n for n, _ in candidates],
-        results=results,
-        floor=[floor[s.name] for s in GENOTYPE_METRICS],
-        specs=list(GENOTYPE_METRICS),
-        settings=settings_out,
-        notes=notes,
-        figure_data=figures,
-        timings=run.timings,
-    )
+    evaluation.settings = settings_out
+    evaluation.timings["total"] = time.perf_counter() - started
+    return evaluation

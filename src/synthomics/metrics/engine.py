@@ -1,0 +1,432 @@
+"""The evaluation engine shared by the microbiome and genotype protocols.
+
+A protocol (:func:`synthomics.metrics.evaluate`,
+:func:`synthomics.metrics.evaluate_genotypes`) supplies its data type, its metric registry
+and the steps of each family; the engine does the rest, the same way for both omics:
+
+- :func:`check_skip` and :func:`name_sets` check the request and name the synthetic sets;
+- :func:`fidelity_split` draws the common fidelity size, the real reference and the real
+  set that stands in for a synthetic one (the real-vs-real floor), :func:`draw_candidates`
+  the synthetic sets at that size, :func:`privacy_halves` the two real halves of the
+  privacy floor, :func:`utility_setup` the utility data or why there is none;
+- :func:`run_evaluation` runs the floor and every set's steps with a :class:`StepRunner`
+  (which records every metric of a step: a value, the error that stopped it, "skipped on
+  request" or why it does not apply, never dropping one; times the steps and advances the
+  progress bar), judges each set against the floor and returns the
+  :class:`~synthomics.metrics.records.Evaluation`.
+
+:func:`stream` gives each step its own seeded random stream; the display is
+:func:`synthomics.progress.progress_task`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from synthomics.errors import InputError
+from synthomics.metrics.profiles import subsample
+from synthomics.metrics.records import (
+    Evaluation,
+    MetricResult,
+    MetricSpec,
+    get_spec,
+    judge,
+    make_result,
+)
+from synthomics.progress import NullTask, progress_task
+
+Values = dict[str, tuple[float, dict[str, Any]]]
+"""What a step returns: ``{metric name: (value, details)}``."""
+
+RESERVED_NAMES = ("real", "real-vs-real floor")
+"""Names a synthetic set may not take (they label the real reference and the floor)."""
+
+
+class StepRunner:
+    """Runs metric steps: records values, errors and skips; times steps; shows progress.
+
+    Parameters
+    ----------
+    skip
+        Metric names or report groups not to compute.
+    task
+        The progress task the steps advance (:mod:`synthomics.progress`; None: none).
+    specs
+        Metric registry by name (default: the microbiome registry).
+    """
+
+    def __init__(
+        self,
+        skip: frozenset[str],
+        task: Any | None,
+        specs: Mapping[str, MetricSpec] | None = None,
+    ) -> None:
+        self.skip = skip
+        self.task = task if task is not None else NullTask()
+        self.specs = specs
+        self.timings: dict[str, float] = {}
+
+    def _spec(self, name: str) -> MetricSpec:
+        return self.specs[name] if self.specs is not None else get_spec(name)
+
+    def record(self, name: str, value: float | None, details: Any = None, **kw: Any):
+        """A :class:`MetricResult` of ``name`` from this runner's registry."""
+        return make_result(name, value, details, specs=self.specs, **kw)
+
+    def step(
+        self,
+        step: str,
+        names: Sequence[str],
+        compute: Callable[[], Values],
+        unavailable: str | None = None,
+    ) -> dict[str, MetricResult]:
+        """Compute the metrics ``names`` with ``compute`` (unless skipped or unavailable)."""
+        out: dict[str, MetricResult] = {}
+        wanted = [n for n in names if n not in self.skip and self._spec(n).group not in self.skip]
+        for name in names:
+            if name not in wanted:
+                out[name] = self.record(name, None, status="n/a", error="skipped on request")
+        if wanted and unavailable:
+            for name in wanted:
+                out[name] = self.record(name, None, status="n/a", error=unavailable)
+        elif wanted:
+            start = time.perf_counter()
+            try:
+                values = compute()
+            except Exception as exc:  # recorded, never dropped
+                message = f"{type(exc).__name__}: {exc}"
+                for name in wanted:
+                    out[name] = self.record(name, None, error=message)
+            else:
+                for name in wanted:
+                    if name in values:
+                        value, details = values[name]
+                        out[name] = self.record(name, value, details)
+                    else:
+                        out[name] = self.record(name, None, error="not computed by its step")
+            self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
+        self.advance()
+        return out
+
+    def advance(self) -> None:
+        """Advance the progress bar by one step."""
+        self.task.advance()
+
+    def describe(self, text: str) -> None:
+        """Show ``text`` as the progress bar's description."""
+        self.task.update(description=text)
+
+
+def name_sets(synthetic: Any, names: Sequence[str] | None) -> list[tuple[str, Any]]:
+    """``[(name, data), ...]`` of the synthetic sets, with unique names.
+
+    ``synthetic`` is one set, a list of sets or a ``{name: set}`` mapping; without names a
+    set is called after ``uns["generator"]["name"]`` (or ``"synthetic"``); repeated names
+    get ``_2``, ``_3``...
+    """
+    import anndata as ad
+
+    if isinstance(synthetic, Mapping):
+        items = [(str(k), v) for k, v in synthetic.items()]
+    else:
+        data = [synthetic] if isinstance(synthetic, ad.AnnData | np.ndarray) else list(synthetic)
+        if names is not None:
+            if len(names) != len(data):
+                raise InputError(
+                    None,
+                    f"{len(names)} names for {len(data)} synthetic sets",
+                    expected="one name per synthetic set",
+                )
+            items = [(str(n), d) for n, d in zip(names, data, strict=True)]
+        else:
+            items = []
+            for d in data:
+                generator = getattr(d, "uns", {}).get("generator", {})
+                name = generator.get("name") if isinstance(generator, dict) else None
+                items.append((str(name or "synthetic"), d))
+    if not items:
+        raise InputError(None, "no synthetic set given", expected="at least one synthetic set")
+    seen: dict[str, int] = {}
+    unique = []
+    for name, d in items:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append((name if seen[name] == 1 else f"{name}_{seen[name]}", d))
+    if any(name in RESERVED_NAMES for name, _ in unique):
+        raise InputError(None, "a synthetic set is named 'real'", expected="another name")
+    return unique
+
+
+def stream(seed: int, key: str) -> np.random.Generator:
+    """A random stream for the step ``key`` derived from ``seed``."""
+    return np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
+
+
+def judged_in_order(
+    records: Mapping[str, MetricResult],
+    floor: Mapping[str, MetricResult],
+    specs: Sequence[MetricSpec],
+) -> list[MetricResult]:
+    """The records of one set in ``specs`` order, each given its floor and judged against it
+    (records that failed or do not apply keep their status).
+
+    The noise allowance of the pass rule is the floor's ``null_se``, when it has one: the
+    standard error of two samples of one population is a property of the real data. A
+    set's own permutation standard error mixes real and synthetic individuals, and the
+    further the set is from the real data the wider it gets, which let a gap many times
+    its floor pass.
+    """
+    out = []
+    for spec in specs:
+        record = records[spec.name]
+        floor_record = floor.get(spec.name)
+        record.floor = floor_record.value if floor_record is not None else None
+        if record.status not in ("error", "n/a"):
+            details = dict(record.details or {})
+            floor_se = (floor_record.details or {}).get("null_se") if floor_record else None
+            if floor_se is not None and math.isfinite(float(floor_se)):
+                details["null_se"] = float(floor_se)
+            record.status = judge(record.value, record.floor, spec, details)
+        out.append(record)
+    return out
+
+
+def attack_steps(
+    run: StepRunner,
+    search: Any,
+    pairs: Callable[[], tuple[tuple[str, str, int], tuple[str, str, int]]],
+    sizes: Mapping[str, Any],
+    distance: str,
+    unavailable: str | None,
+) -> dict[str, MetricResult]:
+    """The attacks of both protocols: adversarial accuracy (AATS, privacy loss) and
+    membership inference, on a nearest-neighbour ``search`` over the sets ``S`` (synthetic),
+    ``R`` (training) and ``H`` (held out).
+
+    ``pairs()`` returns the equal-size (real, synthetic) set names against ``R`` and ``H``
+    (:func:`~synthomics.metrics.privacy.adversarial_accuracy_scores`); ``sizes`` are the
+    details of :func:`~synthomics.metrics.privacy.membership_inference_score`.
+    """
+    from synthomics.metrics.privacy import (
+        adversarial_accuracy_scores,
+        membership_inference_score,
+    )
+
+    def aats_step() -> Values:
+        return adversarial_accuracy_scores(search, *pairs(), distance)
+
+    def mia_step() -> Values:
+        return membership_inference_score(search, sizes)
+
+    out = run.step("aats", ["aats_train", "aats_test", "privacy_loss"], aats_step, unavailable)
+    out |= run.step("membership inference", ["membership_inference_auc"], mia_step, unavailable)
+    return out
+
+
+# --------------------------------------------------------------------------- the sets
+
+
+class SampleSet(Protocol):
+    """What the engine needs of a set of samples (microbiome profiles, genotypes)."""
+
+    @property
+    def n_samples(self) -> int: ...
+
+    def subset(self, rows: np.ndarray, name: str | None = None) -> Any: ...
+
+
+S = TypeVar("S", bound=SampleSet)
+
+Draw = Callable[[str], np.random.Generator]
+"""The random stream of a subsampling step, by its key (:func:`stream`, or one shared
+generator whatever the key)."""
+
+
+def check_skip(skip: Sequence[str], specs: Sequence[MetricSpec], registry: str) -> None:
+    """Raise :class:`InputError` unless every name in ``skip`` is a metric or a group of
+    ``specs`` (the registry called ``registry`` in the message)."""
+    known = {s.name for s in specs} | {s.group for s in specs}
+    unknown = [s for s in skip if s not in known]
+    if unknown:
+        raise InputError(
+            None,
+            f"unknown metric or group to skip: {unknown}",
+            expected=f"names from {registry} or their groups",
+        )
+
+
+@dataclass
+class FidelitySplit:
+    """The real sets of the fidelity comparisons, at the common size ``n``.
+
+    Attributes
+    ----------
+    n
+        Samples per set in every fidelity comparison.
+    reference
+        ``n`` real test samples, named ``"real"``: every set is compared with them.
+    floor
+        ``n`` other real samples, named ``"real (floor)"``, in a synthetic set's place.
+    source
+        ``"train"`` (the floor set is drawn from the training set) or ``"test halves"``
+        (without a training set: the reference and the floor set are the two halves of
+        the test set).
+    """
+
+    n: int
+    reference: Any
+    floor: Any
+    source: str
+
+
+def fidelity_split(
+    test: S,
+    train: S | None,
+    synthetic_sizes: Sequence[int],
+    draw: Draw,
+    min_n: int,
+    unit: str,
+    hint: str = "",
+) -> FidelitySplit:
+    """The common fidelity size, the real reference and the floor set.
+
+    ``n`` is the smallest of the test set, the synthetic sets and the training set; the
+    reference and the floor set are seeded subsamples of the test and the training set
+    (draws ``"fidelity real"``, ``"fidelity floor"``). Without a training set (or one
+    under 2 samples) the test set is split in two halves of ``n`` at most (draw
+    ``"fidelity halves"``).
+
+    Raises
+    ------
+    InputError
+        If fewer than ``min_n`` ``unit``\\ s per set remain (``hint`` follows the expected
+        sizes).
+    """
+    n = min([test.n_samples, *synthetic_sizes])
+    if train is not None and train.n_samples >= 2:
+        n = min(n, train.n_samples)
+        reference = test.subset(subsample(test.n_samples, n, draw("fidelity real")), "real")
+        floor = train.subset(subsample(train.n_samples, n, draw("fidelity floor")), "real (floor)")
+        source = "train"
+    else:
+        n = min(n, test.n_samples // 2)
+        order = draw("fidelity halves").permutation(test.n_samples)
+        reference = test.subset(np.sort(order[:n]), "real")
+        floor = test.subset(np.sort(order[n : 2 * n]), "real (floor)")
+        source = "test halves"
+    if n < min_n:
+        raise InputError(
+            None,
+            f"only {n} {unit}(s) per set to compare",
+            expected=f"at least {min_n} real and {min_n} synthetic {unit}s{hint}",
+        )
+    return FidelitySplit(n, reference, floor, source)
+
+
+def draw_candidates(
+    sets: Sequence[tuple[str, S]], n: int, rng_of: Callable[[str], np.random.Generator]
+) -> list[tuple[str, S]]:
+    """Each synthetic set subsampled to ``n`` with its own stream ``rng_of(name)``."""
+    return [(name, s.subset(subsample(s.n_samples, n, rng_of(name)), name)) for name, s in sets]
+
+
+def privacy_halves(test: S, rng: np.random.Generator) -> tuple[S, S, int]:
+    """The privacy floor's sets: two disjoint halves of the test set, ``"real half A"`` in a
+    synthetic set's place and ``"real half B"`` held out; and the half size."""
+    half = test.n_samples // 2
+    order = rng.permutation(test.n_samples)
+    a = test.subset(np.sort(order[:half]), "real half A")
+    b = test.subset(np.sort(order[half : 2 * half]), "real half B")
+    return a, b, half
+
+
+def utility_setup(
+    label: str | None, train: Any | None, build: Callable[[], Any]
+) -> tuple[Any | None, str | None]:
+    """``(data, None)`` from ``build()``, or ``(None, why the utility metrics cannot run)``:
+    no label, no training set, or the :class:`InputError` that ``build`` raised."""
+    if label is None:
+        return None, "needs a label column (label=...)"
+    if train is None:
+        return None, "needs the training set (train=...)"
+    try:
+        return build(), None
+    except InputError as exc:
+        return None, str(exc)
+
+
+# --------------------------------------------------------------------------- the run
+
+Steps = Callable[[StepRunner], dict[str, MetricResult]]
+"""The steps of one family for one set: they run on the runner and return its records."""
+
+TSTR_DEFINITION = {"definition": "TRTR / TRTR"}
+
+
+def run_evaluation(
+    *,
+    omics: str,
+    specs: Sequence[MetricSpec],
+    skip: frozenset[str],
+    progress: bool,
+    title: str,
+    steps_per_set: int,
+    floor_steps: Steps,
+    set_names: Sequence[str],
+    set_steps: Callable[[str], Sequence[tuple[str, Steps]]],
+    utility_names: Sequence[str],
+    utility_unavailable: str | None,
+    tstr_names: Sequence[str],
+    prepare: Callable[[StepRunner], None] | None = None,
+    figures: dict[str, Any] | None = None,
+    notes: list[str] | None = None,
+) -> Evaluation:
+    """Run the floor and every synthetic set, judge each set against the floor.
+
+    ``prepare`` runs first (precomputations on the real reference). The floor is
+    ``floor_steps`` (fidelity and privacy with real sets in the synthetic set's place)
+    plus the utility metrics, which are ``"n/a"`` (a real set's utility is defined by
+    construction; the TSTR ratios ``tstr_names`` are 1, ``"info"``, when the utility can
+    be computed). Each set then runs ``set_steps(name)``: ``(family, steps)`` pairs, shown
+    as ``"<name>: <family>"``. Settings are left for the protocol to fill.
+    """
+    figures = {} if figures is None else figures
+    by_name = {s.name: s for s in specs}
+    results: dict[str, list[MetricResult]] = {}
+    total = steps_per_set * (len(set_names) + 1)
+    with progress_task(progress, title, total) as task:
+        run = StepRunner(skip, task, by_name)
+        if prepare is not None:
+            prepare(run)
+        run.describe("real-vs-real floor")
+        floor = floor_steps(run)
+        for name in utility_names:
+            reason = utility_unavailable or "defined by construction"
+            floor[name] = run.record(name, None, status="n/a", error=reason)
+            run.advance()
+        if utility_unavailable is None:
+            for name in tstr_names:
+                floor[name] = run.record(name, 1.0, dict(TSTR_DEFINITION), status="info")
+        for name in set_names:
+            records: dict[str, MetricResult] = {}
+            for family, steps in set_steps(name):
+                run.describe(f"{name}: {family}")
+                records |= steps(run)
+            results[name] = judged_in_order(records, floor, specs)
+        run.describe("done")
+    return Evaluation(
+        omics=omics,
+        set_names=list(set_names),
+        results=results,
+        floor=[floor[s.name] for s in specs],
+        specs=list(specs),
+        notes=notes if notes is not None else [],
+        figure_data=figures,
+        timings=run.timings,
+    )
