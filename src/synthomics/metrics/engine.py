@@ -25,7 +25,7 @@ import math
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -346,6 +346,96 @@ def privacy_halves(test: S, rng: np.random.Generator) -> tuple[S, S, int]:
     return a, b, half
 
 
+@dataclass
+class UtilityData:
+    """The real side of the utility metrics, shared by every synthetic set.
+
+    Attributes
+    ----------
+    columns
+        Features (taxa, variants) the classifiers use.
+    train, test
+        ``(features, labels)`` of the labelled real training and test samples.
+    features
+        ``(features, labels)`` of a synthetic set's labelled samples, like ``train``.
+    trtr, baseline
+        Scores of the real-trained classifiers and of the augmentation baseline, computed
+        by the first set and reused by the others.
+    """
+
+    columns: np.ndarray
+    train: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    features: Callable[[Any], tuple[np.ndarray, np.ndarray]]
+    trtr: dict[str, dict[str, float]] = field(default_factory=dict)
+    baseline: dict[float, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UtilityModels:
+    """The classifiers of one omics' utility metrics.
+
+    ``kinds`` are the TSTR classifiers (metrics ``tstr_ratio_<kind>``); ``fit_and_score``
+    fits one on ``(X, y)`` and scores it on ``(X_test, y_test)``; ``tstr_ratio`` and
+    ``augmentation`` compute the TSTR ratio and the augmentation gain
+    (:mod:`synthomics.metrics.utility`, :mod:`synthomics.metrics.genotype.utility`).
+    """
+
+    kinds: tuple[str, ...]
+    fit_and_score: Callable[..., dict[str, float]]
+    tstr_ratio: Callable[..., tuple[float, dict[str, Any]]]
+    augmentation: Callable[..., tuple[float, dict[str, Any]]]
+
+    @property
+    def tstr_names(self) -> tuple[str, ...]:
+        return tuple(f"tstr_ratio_{kind}" for kind in self.kinds)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The utility metrics, in step order."""
+        return (*self.tstr_names, "augmentation_gain")
+
+
+def utility_steps(
+    run: StepRunner,
+    cand: Any,
+    data: UtilityData | None,
+    models: UtilityModels,
+    label: str | None,
+    unavailable: str | None,
+    seed: int,
+    fractions: Sequence[float],
+    figures: dict[str, Any] | None,
+) -> dict[str, MetricResult]:
+    """The utility metrics of the synthetic set ``cand``: one TSTR ratio per classifier
+    kind, then the augmentation gain (``"n/a"`` with the reason ``unavailable``)."""
+
+    def tstr_step(kind: str) -> Values:
+        synthetic = data.features(cand)
+        if kind not in data.trtr:
+            data.trtr[kind] = models.fit_and_score(kind, *data.train, *data.test, seed=seed)
+        ratio, details = models.tstr_ratio(
+            kind, data.train, synthetic, data.test, seed, trtr=data.trtr[kind]
+        )
+        details = {**details, "label": label, "n_synthetic": len(synthetic[1])}
+        return {f"tstr_ratio_{kind}": (ratio, details)}
+
+    def augmentation_step() -> Values:
+        synthetic = data.features(cand)
+        gain, details = models.augmentation(
+            data.train, synthetic, data.test, fractions, seed, baseline=data.baseline
+        )
+        if figures is not None:
+            figures.setdefault("augmentation", {})[cand.name] = details
+        return {"augmentation_gain": (gain, {**details, "label": label})}
+
+    out: dict[str, MetricResult] = {}
+    for kind, name in zip(models.kinds, models.tstr_names, strict=True):
+        out |= run.step(f"tstr {kind}", [name], lambda kind=kind: tstr_step(kind), unavailable)
+    out |= run.step("augmentation", ["augmentation_gain"], augmentation_step, unavailable)
+    return out
+
+
 def utility_setup(
     label: str | None, train: Any | None, build: Callable[[], Any]
 ) -> tuple[Any | None, str | None]:
@@ -380,9 +470,8 @@ def run_evaluation(
     floor_steps: Steps,
     set_names: Sequence[str],
     set_steps: Callable[[str], Sequence[tuple[str, Steps]]],
-    utility_names: Sequence[str],
+    utility: UtilityModels,
     utility_unavailable: str | None,
-    tstr_names: Sequence[str],
     prepare: Callable[[StepRunner], None] | None = None,
     figures: dict[str, Any] | None = None,
     notes: list[str] | None = None,
@@ -391,10 +480,10 @@ def run_evaluation(
 
     ``prepare`` runs first (precomputations on the real reference). The floor is
     ``floor_steps`` (fidelity and privacy with real sets in the synthetic set's place)
-    plus the utility metrics, which are ``"n/a"`` (a real set's utility is defined by
-    construction; the TSTR ratios ``tstr_names`` are 1, ``"info"``, when the utility can
-    be computed). Each set then runs ``set_steps(name)``: ``(family, steps)`` pairs, shown
-    as ``"<name>: <family>"``. Settings are left for the protocol to fill.
+    plus the ``utility`` metrics, which are ``"n/a"`` (a real set's utility is defined by
+    construction; the TSTR ratios are 1, ``"info"``, when the utility can be computed).
+    Each set then runs ``set_steps(name)``: ``(family, steps)`` pairs, shown as
+    ``"<name>: <family>"``. Settings are left for the protocol to fill.
     """
     figures = {} if figures is None else figures
     by_name = {s.name: s for s in specs}
@@ -406,12 +495,12 @@ def run_evaluation(
             prepare(run)
         run.describe("real-vs-real floor")
         floor = floor_steps(run)
-        for name in utility_names:
+        for name in utility.names:
             reason = utility_unavailable or "defined by construction"
             floor[name] = run.record(name, None, status="n/a", error=reason)
             run.advance()
         if utility_unavailable is None:
-            for name in tstr_names:
+            for name in utility.tstr_names:
                 floor[name] = run.record(name, 1.0, dict(TSTR_DEFINITION), status="info")
         for name in set_names:
             records: dict[str, MetricResult] = {}

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -49,6 +49,8 @@ from synthomics.metrics.beta import permutation_null_se, summary_from_blocks
 from synthomics.metrics.distances import BrayCurtis, Jaccard, PairwiseDistance
 from synthomics.metrics.engine import StepRunner as _Runner
 from synthomics.metrics.engine import (
+    UtilityData,
+    UtilityModels,
     Values,
     attack_steps,
     check_skip,
@@ -57,6 +59,7 @@ from synthomics.metrics.engine import (
     privacy_halves,
     run_evaluation,
     utility_setup,
+    utility_steps,
 )
 from synthomics.metrics.engine import name_sets as _name_sets
 from synthomics.metrics.engine import stream as _stream
@@ -102,7 +105,6 @@ BETA_DISTANCES: tuple[str, ...] = (
     "unweighted_unifrac",
 )
 PHYLOGENETIC: frozenset[str] = frozenset({"weighted_unifrac", "unweighted_unifrac"})
-UTILITY_NAMES: tuple[str, ...] = ("tstr_ratio_logistic", "tstr_ratio_boosting", "augmentation_gain")
 
 
 @dataclass
@@ -421,13 +423,10 @@ def _privacy(
 # --------------------------------------------------------------------------- utility
 
 
-@dataclass
-class _UtilityData:
-    columns: np.ndarray
-    train: tuple[np.ndarray, np.ndarray]
-    test: tuple[np.ndarray, np.ndarray]
-    trtr: dict[str, dict[str, float]] = field(default_factory=dict)
-    baseline: dict[float, float] = field(default_factory=dict)
+UTILITY = UtilityModels(
+    ("logistic", "boosting"), train_and_score, tstr_ratio, augmentation_gain
+)
+"""TSTR with logistic regression and gradient boosting on CLR features; AUC scores."""
 
 
 def _labelled(profiles: Profiles, label: str, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -445,53 +444,6 @@ def _labelled(profiles: Profiles, label: str, columns: np.ndarray) -> tuple[np.n
     keep = y.notna().to_numpy()
     X = clr_transform(profiles.proportions[keep])[:, columns]
     return X, y[keep].astype(str).to_numpy()
-
-
-def _utility(
-    cand: Profiles,
-    data: _UtilityData | None,
-    label: str | None,
-    unavailable: str | None,
-    settings: _Settings,
-    run: _Runner,
-    figures: dict[str, Any] | None,
-) -> dict[str, MetricResult]:
-    def tstr_step(kind: str) -> Values:
-        synthetic = _labelled(cand, label, data.columns)
-        if kind not in data.trtr:
-            data.trtr[kind] = train_and_score(kind, *data.train, *data.test, seed=settings.seed)
-        ratio, details = tstr_ratio(
-            kind, data.train, synthetic, data.test, settings.seed, trtr=data.trtr[kind]
-        )
-        return {
-            f"tstr_ratio_{kind}": (
-                ratio,
-                {**details, "label": label, "n_synthetic": len(synthetic[1])},
-            )
-        }
-
-    def augmentation_step() -> Values:
-        synthetic = _labelled(cand, label, data.columns)
-        gain, details = augmentation_gain(
-            data.train,
-            synthetic,
-            data.test,
-            settings.augmentation_fractions,
-            settings.seed,
-            baseline=data.baseline,
-        )
-        if figures is not None:
-            figures.setdefault("augmentation", {})[cand.name] = details
-        return {"augmentation_gain": (gain, {**details, "label": label})}
-
-    out = run.step(
-        "tstr logistic", ["tstr_ratio_logistic"], lambda: tstr_step("logistic"), unavailable
-    )
-    out |= run.step(
-        "tstr boosting", ["tstr_ratio_boosting"], lambda: tstr_step("boosting"), unavailable
-    )
-    out |= run.step("augmentation", ["augmentation_gain"], augmentation_step, unavailable)
-    return out
 
 
 # --------------------------------------------------------------------------- protocol
@@ -725,10 +677,13 @@ def evaluate(
             f"set's place and holds out the other {half:,}."
         )
 
-    def utility_data_of() -> _UtilityData:
+    def utility_data_of() -> UtilityData:
         columns = top_prevalent(train_c.proportions, utility_taxa)
-        return _UtilityData(
-            columns, _labelled(train_c, label, columns), _labelled(test_c, label, columns)
+        return UtilityData(
+            columns,
+            _labelled(train_c, label, columns),
+            _labelled(test_c, label, columns),
+            lambda p: _labelled(p, label, columns),
         )
 
     utility_data, utility_unavailable = utility_setup(label, train_c, utility_data_of)
@@ -765,7 +720,17 @@ def evaluate(
             return _privacy(full, train_c, test_c, settings, run, set_rng, figures)
 
         def utility(run: _Runner) -> dict[str, MetricResult]:
-            return _utility(full, utility_data, label, utility_unavailable, settings, run, figures)
+            return utility_steps(
+                run,
+                full,
+                utility_data,
+                UTILITY,
+                label,
+                utility_unavailable,
+                seed,
+                settings.augmentation_fractions,
+                figures,
+            )
 
         return [("fidelity", fidelity), ("privacy", privacy), ("utility", utility)]
 
@@ -779,9 +744,8 @@ def evaluate(
         floor_steps=floor_steps,
         set_names=[name for name, _ in candidates],
         set_steps=set_steps,
-        utility_names=UTILITY_NAMES,
+        utility=UTILITY,
         utility_unavailable=utility_unavailable,
-        tstr_names=("tstr_ratio_logistic", "tstr_ratio_boosting"),
         figures=figures,
         notes=notes,
     )

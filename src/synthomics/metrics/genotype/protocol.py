@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,8 @@ from synthomics.container import MISSING
 from synthomics.errors import InputError
 from synthomics.metrics.engine import (
     StepRunner,
+    UtilityData,
+    UtilityModels,
     Values,
     attack_steps,
     check_skip,
@@ -66,6 +68,7 @@ from synthomics.metrics.engine import (
     run_evaluation,
     stream,
     utility_setup,
+    utility_steps,
 )
 from synthomics.metrics.genotype import distances, ld, population
 from synthomics.metrics.genotype.specs import GENOTYPE_METRICS
@@ -447,84 +450,43 @@ def _privacy(
 
 # --------------------------------------------------------------------------- utility
 
-UTILITY_NAMES = ["tstr_ratio_logistic", "tstr_ratio_mlp", "augmentation_gain"]
+UTILITY = UtilityModels(
+    ("logistic", "mlp"), fit_and_score, tstr_accuracy_ratio, augmentation_curve
+)
+"""TSTR with logistic regression and a small perceptron on imputed dosages; accuracy."""
 
 
-@dataclass
-class _UtilityData:
-    columns: np.ndarray
-    mean: np.ndarray
-    train: tuple[np.ndarray, np.ndarray]
-    test: tuple[np.ndarray, np.ndarray]
-    trtr: dict[str, dict[str, float]] = field(default_factory=dict)
-    baseline: dict[float, float] = field(default_factory=dict)
-
-    def features(self, g: Genotypes, label: str) -> tuple[np.ndarray, np.ndarray]:
-        if label not in g.obs.columns:
-            raise InputError(
-                g.source or g.name,
-                f"{g.name} has no column {label!r} for the labels",
-                expected=f"a {label!r} column in obs (for synthetic sets: a generator "
-                f"fitted with the labels)",
-            )
-        y = g.obs[label]
-        keep = y.notna().to_numpy()
-        X = impute_features(g.dosage[keep][:, self.columns], self.mean)
-        return X, y[keep].astype(str).to_numpy()
+def _features(
+    g: Genotypes, label: str, columns: np.ndarray, mean: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dosages of ``columns`` (missing calls: the training ``mean``) and labels of the
+    labelled individuals."""
+    if label not in g.obs.columns:
+        raise InputError(
+            g.source or g.name,
+            f"{g.name} has no column {label!r} for the labels",
+            expected=f"a {label!r} column in obs (for synthetic sets: a generator "
+            f"fitted with the labels)",
+        )
+    y = g.obs[label]
+    keep = y.notna().to_numpy()
+    X = impute_features(g.dosage[keep][:, columns], mean)
+    return X, y[keep].astype(str).to_numpy()
 
 
 def _utility_data(
     train: Genotypes, test: Genotypes, label: str, n_variants: int, seed: int
-) -> _UtilityData:
+) -> UtilityData:
     columns = subsample(train.dosage.shape[1], n_variants, stream(seed, "utility variants"))
     called = train.dosage[:, columns] != MISSING
     sums = np.where(called, train.dosage[:, columns], 0).sum(axis=0)
     mean = (sums / np.maximum(called.sum(axis=0), 1)).astype(np.float32)
-    data = _UtilityData(columns, mean, (np.empty(0), np.empty(0)), (np.empty(0), np.empty(0)))
-    data.train = data.features(train, label)
-    data.test = data.features(test, label)
-    return data
-
-
-def _utility(
-    cand: Genotypes,
-    data: _UtilityData | None,
-    label: str | None,
-    unavailable: str | None,
-    settings: _Settings,
-    run: StepRunner,
-    figures: dict[str, Any] | None,
-) -> dict[str, MetricResult]:
-    def tstr_step(kind: str) -> Values:
-        synthetic = data.features(cand, label)
-        if kind not in data.trtr:
-            data.trtr[kind] = fit_and_score(kind, *data.train, *data.test, seed=settings.seed)
-        ratio, details = tstr_accuracy_ratio(
-            kind, data.train, synthetic, data.test, settings.seed, trtr=data.trtr[kind]
-        )
-        details |= {"label": label, "n_synthetic": len(synthetic[1])}
-        return {f"tstr_ratio_{kind}": (ratio, details)}
-
-    def augmentation_step() -> Values:
-        synthetic = data.features(cand, label)
-        gain, details = augmentation_curve(
-            data.train,
-            synthetic,
-            data.test,
-            settings.augmentation_fractions,
-            settings.seed,
-            baseline=data.baseline,
-        )
-        if figures is not None:
-            figures.setdefault("augmentation", {})[cand.name] = details
-        return {"augmentation_gain": (gain, {**details, "label": label})}
-
-    out = run.step(
-        "tstr logistic", ["tstr_ratio_logistic"], lambda: tstr_step("logistic"), unavailable
+    return UtilityData(
+        columns,
+        _features(train, label, columns, mean),
+        _features(test, label, columns, mean),
+        lambda g: _features(g, label, columns, mean),
     )
-    out |= run.step("tstr mlp", ["tstr_ratio_mlp"], lambda: tstr_step("mlp"), unavailable)
-    out |= run.step("augmentation", ["augmentation_gain"], augmentation_step, unavailable)
-    return out
 
 
 # --------------------------------------------------------------------------- protocol
@@ -756,7 +718,17 @@ def evaluate_genotypes(
             return _privacy(full, train_c, test_c, settings, run, figures)
 
         def utility(run: StepRunner) -> dict[str, MetricResult]:
-            return _utility(full, utility_data, label, utility_unavailable, settings, run, figures)
+            return utility_steps(
+                run,
+                full,
+                utility_data,
+                UTILITY,
+                label,
+                utility_unavailable,
+                seed,
+                settings.augmentation_fractions,
+                figures,
+            )
 
         return [("fidelity", fidelity), ("privacy", privacy), ("utility", utility)]
 
@@ -770,9 +742,8 @@ def evaluate_genotypes(
         floor_steps=floor_steps,
         set_names=[name for name, _ in candidates],
         set_steps=set_steps,
-        utility_names=UTILITY_NAMES,
+        utility=UTILITY,
         utility_unavailable=utility_unavailable,
-        tstr_names=("tstr_ratio_logistic", "tstr_ratio_mlp"),
         prepare=prepare,
         figures=figures,
         notes=notes,
