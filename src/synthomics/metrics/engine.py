@@ -396,19 +396,49 @@ class UtilityModels:
         return (*self.tstr_names, "augmentation_gain")
 
 
-def utility_steps(
-    run: StepRunner,
-    cand: Any,
-    data: UtilityData | None,
+@dataclass
+class Utility:
+    """The utility metrics of one evaluation: the classifiers, the real data they learn
+    from (``data``; ``None`` with the reason ``unavailable``), the label, the seed and the
+    shares of the real training set in the augmentation metric."""
+
+    models: UtilityModels
+    data: UtilityData | None
+    unavailable: str | None
+    label: str | None
+    seed: int
+    fractions: tuple[float, ...]
+
+
+def utility_setup(
     models: UtilityModels,
     label: str | None,
-    unavailable: str | None,
+    train: Any | None,
+    build: Callable[[], UtilityData],
     seed: int,
     fractions: Sequence[float],
-    figures: dict[str, Any] | None,
+) -> Utility:
+    """The :class:`Utility` of an evaluation, its data from ``build()``; without a label,
+    a training set, or when ``build`` raises :class:`InputError`, the reason instead."""
+    data, unavailable = None, None
+    if label is None:
+        unavailable = "needs a label column (label=...)"
+    elif train is None:
+        unavailable = "needs the training set (train=...)"
+    else:
+        try:
+            data = build()
+        except InputError as exc:
+            unavailable = str(exc)
+    return Utility(models, data, unavailable, label, seed, tuple(fractions))
+
+
+def utility_steps(
+    run: StepRunner, cand: Any, utility: Utility, figures: dict[str, Any] | None
 ) -> dict[str, MetricResult]:
     """The utility metrics of the synthetic set ``cand``: one TSTR ratio per classifier
-    kind, then the augmentation gain (``"n/a"`` with the reason ``unavailable``)."""
+    kind, then the augmentation gain (``"n/a"`` when the utility is unavailable)."""
+    models, data, label, seed = utility.models, utility.data, utility.label, utility.seed
 
     def tstr_step(kind: str) -> Values:
         synthetic = data.features(cand)
@@ -423,12 +453,13 @@ def utility_steps(
     def augmentation_step() -> Values:
         synthetic = data.features(cand)
         gain, details = models.augmentation(
-            data.train, synthetic, data.test, fractions, seed, baseline=data.baseline
+            data.train, synthetic, data.test, utility.fractions, seed, baseline=data.baseline
         )
         if figures is not None:
             figures.setdefault("augmentation", {})[cand.name] = details
         return {"augmentation_gain": (gain, {**details, "label": label})}
 
+    unavailable = utility.unavailable
     out: dict[str, MetricResult] = {}
     for kind, name in zip(models.kinds, models.tstr_names, strict=True):
         out |= run.step(f"tstr {kind}", [name], lambda kind=kind: tstr_step(kind), unavailable)
@@ -436,25 +467,13 @@ def utility_steps(
     return out
 
 
-def utility_setup(
-    label: str | None, train: Any | None, build: Callable[[], Any]
-) -> tuple[Any | None, str | None]:
-    """``(data, None)`` from ``build()``, or ``(None, why the utility metrics cannot run)``:
-    no label, no training set, or the :class:`InputError` that ``build`` raised."""
-    if label is None:
-        return None, "needs a label column (label=...)"
-    if train is None:
-        return None, "needs the training set (train=...)"
-    try:
-        return build(), None
-    except InputError as exc:
-        return None, str(exc)
-
-
 # --------------------------------------------------------------------------- the run
 
 Steps = Callable[[StepRunner], dict[str, MetricResult]]
-"""The steps of one family for one set: they run on the runner and return its records."""
+"""Steps run on a runner, returning the records they fill."""
+
+SetSteps = Callable[[StepRunner, str], dict[str, MetricResult]]
+"""The steps of one family for the synthetic set of the given name."""
 
 TSTR_DEFINITION = {"definition": "TRTR / TRTR"}
 
@@ -468,10 +487,10 @@ def run_evaluation(
     title: str,
     steps_per_set: int,
     floor_steps: Steps,
-    set_names: Sequence[str],
-    set_steps: Callable[[str], Sequence[tuple[str, Steps]]],
-    utility: UtilityModels,
-    utility_unavailable: str | None,
+    sets: Mapping[str, Any],
+    fidelity: SetSteps,
+    privacy: SetSteps,
+    utility: Utility,
     prepare: Callable[[StepRunner], None] | None = None,
     figures: dict[str, Any] | None = None,
     notes: list[str] | None = None,
@@ -482,36 +501,39 @@ def run_evaluation(
     ``floor_steps`` (fidelity and privacy with real sets in the synthetic set's place)
     plus the ``utility`` metrics, which are ``"n/a"`` (a real set's utility is defined by
     construction; the TSTR ratios are 1, ``"info"``, when the utility can be computed).
-    Each set then runs ``set_steps(name)``: ``(family, steps)`` pairs, shown as
-    ``"<name>: <family>"``. Settings are left for the protocol to fill.
+    Then each set of ``sets`` (``{name: set}``, the set its utility is computed on) runs
+    its ``fidelity``, ``privacy`` and utility steps, shown as ``"<name>: <family>"``.
+    Settings are left for the protocol to fill.
     """
     figures = {} if figures is None else figures
     by_name = {s.name: s for s in specs}
     results: dict[str, list[MetricResult]] = {}
-    total = steps_per_set * (len(set_names) + 1)
+    total = steps_per_set * (len(sets) + 1)
     with progress_task(progress, title, total) as task:
         run = StepRunner(skip, task, by_name)
         if prepare is not None:
             prepare(run)
         run.describe("real-vs-real floor")
         floor = floor_steps(run)
-        for name in utility.names:
-            reason = utility_unavailable or "defined by construction"
+        for name in utility.models.names:
+            reason = utility.unavailable or "defined by construction"
             floor[name] = run.record(name, None, status="n/a", error=reason)
             run.advance()
-        if utility_unavailable is None:
-            for name in utility.tstr_names:
+        if utility.unavailable is None:
+            for name in utility.models.tstr_names:
                 floor[name] = run.record(name, 1.0, dict(TSTR_DEFINITION), status="info")
-        for name in set_names:
-            records: dict[str, MetricResult] = {}
-            for family, steps in set_steps(name):
-                run.describe(f"{name}: {family}")
-                records |= steps(run)
+        for name, full in sets.items():
+            run.describe(f"{name}: fidelity")
+            records = fidelity(run, name)
+            run.describe(f"{name}: privacy")
+            records |= privacy(run, name)
+            run.describe(f"{name}: utility")
+            records |= utility_steps(run, full, utility, figures)
             results[name] = judged_in_order(records, floor, specs)
         run.describe("done")
     return Evaluation(
         omics=omics,
-        set_names=list(set_names),
+        set_names=list(sets),
         results=results,
         floor=[floor[s.name] for s in specs],
         specs=list(specs),

@@ -59,7 +59,6 @@ from synthomics.metrics.engine import (
     privacy_halves,
     run_evaluation,
     utility_setup,
-    utility_steps,
 )
 from synthomics.metrics.engine import name_sets as _name_sets
 from synthomics.metrics.engine import stream as _stream
@@ -686,7 +685,9 @@ def evaluate(
             lambda p: _labelled(p, label, columns),
         )
 
-    utility_data, utility_unavailable = utility_setup(label, train_c, utility_data_of)
+    utility = utility_setup(
+        UTILITY, label, train_c, utility_data_of, seed, settings.augmentation_fractions
+    )
 
     # ---- the floor: real sets in the synthetic set's place
     floor_rng = _stream(seed, "real-vs-real floor")
@@ -706,33 +707,15 @@ def evaluate(
     figures: dict[str, Any] = {}
     full_sets, candidate_sets = dict(sets_c), dict(candidates)
 
-    def set_steps(name: str) -> list[tuple[str, Any]]:
-        set_rng, full = set_rngs[name], full_sets[name]
+    def fidelity(run: _Runner, name: str) -> dict[str, MetricResult]:
+        set_rng, cand = set_rngs[name], candidate_sets[name]
+        rows = subsample(n_fid, m, set_rng)
+        return _fidelity(
+            reference, cand, dist_ref, rows, tree_info, settings, run, set_rng, figures
+        )
 
-        def fidelity(run: _Runner) -> dict[str, MetricResult]:
-            rows = subsample(n_fid, m, set_rng)
-            cand = candidate_sets[name]
-            return _fidelity(
-                reference, cand, dist_ref, rows, tree_info, settings, run, set_rng, figures
-            )
-
-        def privacy(run: _Runner) -> dict[str, MetricResult]:
-            return _privacy(full, train_c, test_c, settings, run, set_rng, figures)
-
-        def utility(run: _Runner) -> dict[str, MetricResult]:
-            return utility_steps(
-                run,
-                full,
-                utility_data,
-                UTILITY,
-                label,
-                utility_unavailable,
-                seed,
-                settings.augmentation_fractions,
-                figures,
-            )
-
-        return [("fidelity", fidelity), ("privacy", privacy), ("utility", utility)]
+    def privacy(run: _Runner, name: str) -> dict[str, MetricResult]:
+        return _privacy(full_sets[name], train_c, test_c, settings, run, set_rngs[name], figures)
 
     evaluation = run_evaluation(
         omics="microbiome",
@@ -742,10 +725,10 @@ def evaluate(
         title="evaluating",
         steps_per_set=4 + len(BETA_DISTANCES) + 3 + 3 + 3,
         floor_steps=floor_steps,
-        set_names=[name for name, _ in candidates],
-        set_steps=set_steps,
-        utility=UTILITY,
-        utility_unavailable=utility_unavailable,
+        sets={name: full_sets[name] for name, _ in candidates},
+        fidelity=fidelity,
+        privacy=privacy,
+        utility=utility,
         figures=figures,
         notes=notes,
     )
@@ -754,8 +737,8 @@ def evaluate(
     figures["pcoa"] = _joint_pcoa(reference, candidates, min(m, 500), rng, block_rows)
     figures["taxa"] = list(map(str, test.features))
     figures["separation"] = separation_figure_data(reference, floor_cand, candidates)
-    if utility_data is not None:
-        figures["trtr"] = dict(utility_data.trtr)
+    if utility.data is not None:
+        figures["trtr"] = dict(utility.data.trtr)
     settings_out = {
         "seed": seed,
         "n_fidelity": n_fid,

@@ -68,7 +68,6 @@ from synthomics.metrics.engine import (
     run_evaluation,
     stream,
     utility_setup,
-    utility_steps,
 )
 from synthomics.metrics.genotype import distances, ld, population
 from synthomics.metrics.genotype.specs import GENOTYPE_METRICS
@@ -661,9 +660,15 @@ def evaluate_genotypes(
             f"individuals in the synthetic set's place and holds out the other {half:,}."
         )
 
-    utility_data, utility_unavailable = utility_setup(
-        label, train_c, lambda: _utility_data(train_c, test_c, label, utility_variants, seed)
+    utility = utility_setup(
+        UTILITY,
+        label,
+        train_c,
+        lambda: _utility_data(train_c, test_c, label, utility_variants, seed),
+        seed,
+        settings.augmentation_fractions,
     )
+    utility_data = utility.data
     if utility_data is not None:
         labelled = [(g.name, g.obs[label].dropna()) for _, g in sets_c if label in g.obs]
         for name, y in [("real train", utility_data.train[1]), *labelled]:
@@ -708,29 +713,11 @@ def evaluate_genotypes(
     figures: dict[str, Any] = {}
     full_sets, candidate_sets = dict(sets_c), dict(candidates)
 
-    def set_steps(name: str) -> list[tuple[str, Any]]:
-        full = full_sets[name]
+    def fidelity(run: StepRunner, name: str) -> dict[str, MetricResult]:
+        return _fidelity(refs[0], candidate_sets[name], settings, run, figures)
 
-        def fidelity(run: StepRunner) -> dict[str, MetricResult]:
-            return _fidelity(refs[0], candidate_sets[name], settings, run, figures)
-
-        def privacy(run: StepRunner) -> dict[str, MetricResult]:
-            return _privacy(full, train_c, test_c, settings, run, figures)
-
-        def utility(run: StepRunner) -> dict[str, MetricResult]:
-            return utility_steps(
-                run,
-                full,
-                utility_data,
-                UTILITY,
-                label,
-                utility_unavailable,
-                seed,
-                settings.augmentation_fractions,
-                figures,
-            )
-
-        return [("fidelity", fidelity), ("privacy", privacy), ("utility", utility)]
+    def privacy(run: StepRunner, name: str) -> dict[str, MetricResult]:
+        return _privacy(full_sets[name], train_c, test_c, settings, run, figures)
 
     evaluation = run_evaluation(
         omics="genotype",
@@ -740,10 +727,10 @@ def evaluate_genotypes(
         title="evaluating genotypes",
         steps_per_set=STEPS_PER_SET,
         floor_steps=floor_steps,
-        set_names=[name for name, _ in candidates],
-        set_steps=set_steps,
-        utility=UTILITY,
-        utility_unavailable=utility_unavailable,
+        sets={name: full_sets[name] for name, _ in candidates},
+        fidelity=fidelity,
+        privacy=privacy,
+        utility=utility,
         prepare=prepare,
         figures=figures,
         notes=notes,
