@@ -18,7 +18,7 @@ from synthomics.metrics.engine import (
     stream,
     utility_setup,
 )
-from synthomics.metrics.records import METRICS, get_spec
+from synthomics.metrics.specs import METRICS, get_spec
 
 
 class Rows:

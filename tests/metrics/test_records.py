@@ -14,7 +14,8 @@ from synthomics.metrics.null_se import (
     permutation_se,
     share_se,
 )
-from synthomics.metrics.records import FAMILIES, METRICS, get_spec, judge, make_result
+from synthomics.metrics.results import make_result
+from synthomics.metrics.specs import FAMILIES, METRICS, get_spec, judge
 
 # Which way is better follows from each metric's definition: correlations, PERMANOVA p-values
 # (no detectable difference), PCoA overlap, DCR ratio (synthetic rows as far from the

@@ -13,7 +13,7 @@ and the steps of each family; the engine does the rest, the same way for both om
   (which records every metric of a step: a value, the error that stopped it, "skipped on
   request" or why it does not apply, never dropping one; times the steps and advances the
   progress bar), judges each set against the floor and returns the
-  :class:`~synthomics.metrics.records.Evaluation`.
+  :class:`~synthomics.metrics.results.Evaluation`.
 
 :func:`stream` gives each step its own seeded random stream; the display is
 :func:`synthomics.progress.progress_task`.
@@ -32,14 +32,8 @@ import numpy as np
 
 from synthomics.errors import InputError
 from synthomics.metrics.profiles import subsample
-from synthomics.metrics.records import (
-    Evaluation,
-    MetricResult,
-    MetricSpec,
-    get_spec,
-    judge,
-    make_result,
-)
+from synthomics.metrics.results import Evaluation, MetricResult, make_result
+from synthomics.metrics.specs import MetricSpec, get_spec, judge
 from synthomics.progress import NullTask, progress_task
 
 Values = dict[str, tuple[float, dict[str, Any]]]

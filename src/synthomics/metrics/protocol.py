@@ -20,7 +20,7 @@ Real-vs-real floor
     ``real_test`` against the first); for privacy, half of ``real_test`` standing in for
     the synthetic set and the other half as held-out samples. The floor is what a
     perfect generator would reach at this sample size; each value is judged against it
-    (:func:`synthomics.metrics.records.judge`).
+    (:func:`synthomics.metrics.specs.judge`).
 
 Above what size things are subsampled (defaults; all stated in ``Evaluation.notes``):
 ``max_samples`` = 5,000 per set for everything; ``max_distance_samples`` = 1,000 per set
@@ -83,12 +83,9 @@ from synthomics.metrics.privacy import (
     hellinger_features,
 )
 from synthomics.metrics.profiles import Profiles, align_features, as_profiles, subsample
-from synthomics.metrics.records import (
-    METRICS,
-    Evaluation,
-    MetricResult,
-)
+from synthomics.metrics.results import Evaluation, MetricResult
 from synthomics.metrics.separation import separation_figure_data
+from synthomics.metrics.specs import METRICS
 from synthomics.metrics.unifrac import (
     TreeIncidence,
     UnweightedUniFrac,

@@ -23,7 +23,7 @@ Real-vs-real floor
     fidelity ``n`` training individuals (without ``train``: the second half of
     ``real_test`` against the first); for privacy half of ``real_test`` standing in for
     the synthetic set and the other half held out. Each value is judged against it
-    (:func:`synthomics.metrics.records.judge`).
+    (:func:`synthomics.metrics.specs.judge`).
 
 Data: haplotype layouts are summed to dosages (:func:`synthomics.preprocessing.genotype.
 to_dosage`); synthetic and training sets are aligned to the test set's variants by
@@ -82,7 +82,7 @@ from synthomics.metrics.privacy import (
     dcr_from_distances,
 )
 from synthomics.metrics.profiles import subsample
-from synthomics.metrics.records import Evaluation, MetricResult
+from synthomics.metrics.results import Evaluation, MetricResult
 from synthomics.metrics.utility import absent_class_note
 
 # --------------------------------------------------------------------------- data
