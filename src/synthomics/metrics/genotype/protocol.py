@@ -1,5 +1,5 @@
-# Over 450 lines: the genotype step table; subsampling and the floor still repeat
-# metrics/protocol.py (the next fold).
+# Over 450 lines: the genotype data (Genotypes, alignment) and steps with their data
+# preparation (caps, notes); the run itself is metrics/engine.py.
 """The genotype evaluation protocol: every metric, for every synthetic set, beside the real floor.
 
 :func:`evaluate_genotypes` compares one or several synthetic genotype sets with real data,
