@@ -8,6 +8,8 @@ import pytest
 
 from synthomics.errors import InputError
 from synthomics.metrics.engine import (
+    Step,
+    StepRunner,
     UtilityData,
     UtilityModels,
     check_skip,
@@ -15,6 +17,7 @@ from synthomics.metrics.engine import (
     fidelity_split,
     privacy_halves,
     run_evaluation,
+    run_table,
     stream,
     utility_setup,
 )
@@ -205,3 +208,42 @@ def test_run_evaluation_records_why_the_utility_does_not_apply():
     )
     for record in [*evaluation.floor, *evaluation.results["s"]]:
         assert (record.status, record.error) == ("n/a", "needs a label column (label=...)")
+
+
+@pytest.mark.parametrize("omics", ["microbiome", "genotype"])
+def test_step_tables_fill_every_metric_of_the_registry_once(omics):
+    if omics == "microbiome":
+        from synthomics.metrics import protocol
+        from synthomics.metrics.specs import METRICS as registry
+    else:
+        from synthomics.metrics.genotype import protocol
+        from synthomics.metrics.genotype.specs import GENOTYPE_METRICS as registry
+    steps = (*protocol.FIDELITY_STEPS, *protocol.PRIVACY_STEPS)
+    filled = [n for step in steps for n in step.metrics] + list(protocol.UTILITY.names)
+    assert sorted(filled) == sorted(s.name for s in registry)  # each once, none left out
+    families = {s.name: s.family for s in registry}
+    assert {families[n] for step in protocol.FIDELITY_STEPS for n in step.metrics} == {"fidelity"}
+    assert {families[n] for step in protocol.PRIVACY_STEPS for n in step.metrics} == {"privacy"}
+
+
+def test_run_table_runs_steps_in_order_and_records_why_one_cannot_run():
+    specs = {s.name: s for s in METRICS}
+    order: list[str] = []
+
+    def compute(name):
+        def step(case):
+            order.append(name)
+            return {name: (case[name], {})}
+
+        return step
+
+    table = (
+        Step("a", ("c2st_auc",), compute("c2st_auc")),
+        Step("b", ("pcoa_overlap",), compute("pcoa_overlap"), lambda case: "needs a tree"),
+        Step("c", ("correlation_difference",), compute("correlation_difference")),
+    )
+    case = {"c2st_auc": 0.6, "pcoa_overlap": 0.9, "correlation_difference": 0.1}
+    out = run_table(StepRunner(frozenset(), None, specs), table, case)
+    assert order == ["c2st_auc", "correlation_difference"]
+    assert out["c2st_auc"].value == 0.6 and out["correlation_difference"].value == 0.1
+    assert (out["pcoa_overlap"].status, out["pcoa_overlap"].error) == ("n/a", "needs a tree")

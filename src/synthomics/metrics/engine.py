@@ -9,6 +9,8 @@ and the steps of each family; the engine does the rest, the same way for both om
   set that stands in for a synthetic one (the real-vs-real floor), :func:`draw_candidates`
   the synthetic sets at that size, :func:`privacy_halves` the two real halves of the
   privacy floor, :func:`utility_setup` the utility data or why there is none;
+- each protocol declares its steps in tables of :class:`Step` (name, metrics it fills,
+  computation), which :func:`run_table` runs; the attacks are shared (:data:`ATTACK_STEPS`);
 - :func:`run_evaluation` runs the floor and every set's steps with a :class:`StepRunner`
   (which records every metric of a step: a value, the error that stopped it, "skipped on
   request" or why it does not apply, never dropping one; times the steps and advances the
@@ -188,38 +190,6 @@ def judged_in_order(
                 details["null_se"] = float(floor_se)
             record.status = judge(record.value, record.floor, spec, details)
         out.append(record)
-    return out
-
-
-def attack_steps(
-    run: StepRunner,
-    search: Any,
-    pairs: Callable[[], tuple[tuple[str, str, int], tuple[str, str, int]]],
-    sizes: Mapping[str, Any],
-    distance: str,
-    unavailable: str | None,
-) -> dict[str, MetricResult]:
-    """The attacks of both protocols: adversarial accuracy (AATS, privacy loss) and
-    membership inference, on a nearest-neighbour ``search`` over the sets ``S`` (synthetic),
-    ``R`` (training) and ``H`` (held out).
-
-    ``pairs()`` returns the equal-size (real, synthetic) set names against ``R`` and ``H``
-    (:func:`~synthomics.metrics.privacy.adversarial_accuracy_scores`); ``sizes`` are the
-    details of :func:`~synthomics.metrics.privacy.membership_inference_score`.
-    """
-    from synthomics.metrics.privacy import (
-        adversarial_accuracy_scores,
-        membership_inference_score,
-    )
-
-    def aats_step() -> Values:
-        return adversarial_accuracy_scores(search, *pairs(), distance)
-
-    def mia_step() -> Values:
-        return membership_inference_score(search, sizes)
-
-    out = run.step("aats", ["aats_train", "aats_test", "privacy_loss"], aats_step, unavailable)
-    out |= run.step("membership inference", ["membership_inference_auc"], mia_step, unavailable)
     return out
 
 
@@ -535,3 +505,77 @@ def run_evaluation(
         figure_data=figures,
         timings=run.timings,
     )
+
+
+# --------------------------------------------------------------------------- step tables
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of a protocol's step table: the step's name (timings, progress), the metrics
+    it fills (in registry names), and how it computes them from the comparison at hand.
+
+    ``compute(case)`` returns :data:`Values`; ``needs(case)``, when given, says why the step
+    cannot run on this case (no tree, no training set), or ``None``.
+    """
+
+    name: str
+    metrics: tuple[str, ...]
+    compute: Callable[[Any], Values]
+    needs: Callable[[Any], str | None] | None = None
+
+
+def run_table(run: StepRunner, table: Sequence[Step], case: Any) -> dict[str, MetricResult]:
+    """Run every step of ``table`` on ``case``, in order; the records of all their metrics."""
+    out: dict[str, MetricResult] = {}
+    for step in table:
+        unavailable = step.needs(case) if step.needs is not None else None
+        out |= run.step(step.name, step.metrics, lambda step=step: step.compute(case), unavailable)
+    return out
+
+
+@dataclass
+class PrivacyCase:
+    """One privacy comparison: ``cand`` (a synthetic set, or real samples in its place)
+    against the training set ``train``, calibrated by the held-out ``holdout``.
+
+    ``search`` is the nearest-neighbour search over the sets ``S`` (synthetic), ``R``
+    (training) and ``H`` (held out), on the ``distance`` named; ``sizes`` the set sizes
+    for the details; ``pairs()`` the equal-size (real, synthetic) set names against ``R``
+    and ``H`` (:func:`~synthomics.metrics.privacy.adversarial_accuracy_scores`).
+    ``search`` is ``None`` without a training set.
+    """
+
+    cand: Any
+    train: Any | None
+    holdout: Any
+    search: Any | None
+    sizes: dict[str, Any]
+    distance: str
+    pairs: Callable[[], tuple[tuple[str, str, int], tuple[str, str, int]]]
+    figures: dict[str, Any] | None
+
+
+def needs_train(case: PrivacyCase) -> str | None:
+    """Why a privacy step cannot run: no training set."""
+    return None if case.train is not None else "needs the training set (train=...)"
+
+
+def _aats_step(case: PrivacyCase) -> Values:
+    from synthomics.metrics.privacy import adversarial_accuracy_scores
+
+    return adversarial_accuracy_scores(case.search, *case.pairs(), case.distance)
+
+
+def _membership_step(case: PrivacyCase) -> Values:
+    from synthomics.metrics.privacy import membership_inference_score
+
+    return membership_inference_score(case.search, case.sizes)
+
+
+ATTACK_STEPS: tuple[Step, ...] = (
+    Step("aats", ("aats_train", "aats_test", "privacy_loss"), _aats_step, needs_train),
+    Step("membership inference", ("membership_inference_auc",), _membership_step, needs_train),
+)
+"""The attacks of both protocols: adversarial accuracy (AATS, privacy loss) and membership
+inference, on a :class:`PrivacyCase`."""

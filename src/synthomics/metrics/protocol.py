@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -47,19 +48,23 @@ from synthomics.errors import InputError
 from synthomics.metrics import alpha, prevalence, sparsity
 from synthomics.metrics.beta import permutation_null_se, summary_from_blocks
 from synthomics.metrics.distances import BrayCurtis, Jaccard, PairwiseDistance
-from synthomics.metrics.engine import StepRunner as _Runner
 from synthomics.metrics.engine import (
+    ATTACK_STEPS,
+    PrivacyCase,
+    Step,
     UtilityData,
     UtilityModels,
     Values,
-    attack_steps,
     check_skip,
     draw_candidates,
     fidelity_split,
+    needs_train,
     privacy_halves,
     run_evaluation,
+    run_table,
     utility_setup,
 )
+from synthomics.metrics.engine import StepRunner as _Runner
 from synthomics.metrics.engine import name_sets as _name_sets
 from synthomics.metrics.engine import stream as _stream
 from synthomics.metrics.multivariate import (
@@ -150,178 +155,200 @@ def _beta_names(distance: str) -> list[str]:
 # --------------------------------------------------------------------------- fidelity
 
 
-def _fidelity(
-    ref: Profiles,
-    cand: Profiles,
-    dist_ref: np.ndarray,
-    dist_cand: np.ndarray,
-    tree: _Tree,
-    settings: _Settings,
-    run: _Runner,
-    rng: np.random.Generator,
-    figures: dict[str, Any] | None,
-) -> dict[str, MetricResult]:
-    """All fidelity metrics of ``cand`` against ``ref`` (same number of samples)."""
-    P, Q = ref.proportions, cand.proportions
-    out: dict[str, MetricResult] = {}
+@dataclass
+class _Comparison:
+    """One fidelity comparison: ``cand`` against the real reference ``ref`` (same number of
+    samples), the rows of each in the distance-based metrics, the tree, the random stream
+    of the set and where the figure data go (``None`` for the floor)."""
 
-    def sparsity_step() -> Values:
-        zr, zs = sparsity.zero_fraction(P), sparsity.zero_fraction(Q)
-        rich_r, rich_s = sparsity.richness(P), sparsity.richness(Q)
-        return {
-            "zero_fraction_gap": (
-                sparsity.zero_fraction_gap(P, Q),
-                {
-                    "real": zr,
-                    "synthetic": zs,
-                    "null_se": 100 * mean_difference_se((P == 0).mean(1), (Q == 0).mean(1)),
-                },
-            ),
-            "richness_wasserstein": (
-                sparsity.richness_wasserstein(P, Q),
-                {
-                    "real_mean": rich_r.mean(),
-                    "synthetic_mean": rich_s.mean(),
-                    "real_sd": rich_r.std(),
-                    "synthetic_sd": rich_s.std(),
-                    "null_se": permutation_se(wasserstein_distance, rich_r, rich_s, rng),
-                },
-            ),
-        }
+    ref: Profiles
+    cand: Profiles
+    dist_ref: np.ndarray
+    dist_cand: np.ndarray
+    tree: _Tree
+    settings: _Settings
+    rng: np.random.Generator
+    figures: dict[str, Any] | None
+    matrices: dict[str, np.ndarray] = field(default_factory=dict)  # beta -> PCoA
 
-    out |= run.step("sparsity", _names("sparsity"), sparsity_step)
+    def __post_init__(self) -> None:
+        self.P, self.Q = self.ref.proportions, self.cand.proportions
+        self.m_ref, self.m_cand = len(self.dist_ref), len(self.dist_cand)
+        self.pooled = np.vstack([self.P[self.dist_ref], self.Q[self.dist_cand]])
+        self.groups = np.r_[np.zeros(self.m_ref, dtype=int), np.ones(self.m_cand, dtype=int)]
 
-    def prevalence_step() -> Values:
-        return {
-            "prevalence_pearson": (prevalence.prevalence_pearson(P, Q), {}),
-            "log_mean_abundance_pearson": (
-                prevalence.log_mean_abundance_pearson(P, Q),
-                {"pseudocount": prevalence.abundance_pseudocount(P, Q)},
-            ),
-        }
 
-    out |= run.step("prevalence", _names("prevalence"), prevalence_step)
+def _sparsity_step(c: _Comparison) -> Values:
+    P, Q, rng = c.P, c.Q, c.rng
+    zr, zs = sparsity.zero_fraction(P), sparsity.zero_fraction(Q)
+    rich_r, rich_s = sparsity.richness(P), sparsity.richness(Q)
+    return {
+        "zero_fraction_gap": (
+            sparsity.zero_fraction_gap(P, Q),
+            {
+                "real": zr,
+                "synthetic": zs,
+                "null_se": 100 * mean_difference_se((P == 0).mean(1), (Q == 0).mean(1)),
+            },
+        ),
+        "richness_wasserstein": (
+            sparsity.richness_wasserstein(P, Q),
+            {
+                "real_mean": rich_r.mean(),
+                "synthetic_mean": rich_s.mean(),
+                "real_sd": rich_r.std(),
+                "synthetic_sd": rich_s.std(),
+                "null_se": permutation_se(wasserstein_distance, rich_r, rich_s, rng),
+            },
+        ),
+    }
 
-    def alpha_step() -> Values:
-        values: Values = {}
-        for index, fn in (
-            ("shannon", alpha.shannon),
-            ("simpson", alpha.simpson),
-            ("richness", alpha.observed_richness),
-        ):
-            a, b = fn(P), fn(Q)
-            w1, ks = alpha.distribution_distances(a, b)
-            summary = {"real_mean": a.mean(), "synthetic_mean": b.mean()}
-            if index != "richness":
-                se = permutation_se(wasserstein_distance, a, b, rng)
-                values[f"{index}_wasserstein"] = (w1, {**summary, "null_se": se})
-            values[f"{index}_ks"] = (ks, {**summary, "null_se": ks_null_se(len(a), len(b))})
-        return values
 
-    alpha_names = [n for n in _names("alpha diversity") if not n.startswith("faith")]
-    out |= run.step("alpha diversity", alpha_names, alpha_step)
+def _prevalence_step(c: _Comparison) -> Values:
+    P, Q = c.P, c.Q
+    return {
+        "prevalence_pearson": (prevalence.prevalence_pearson(P, Q), {}),
+        "log_mean_abundance_pearson": (
+            prevalence.log_mean_abundance_pearson(P, Q),
+            {"pseudocount": prevalence.abundance_pseudocount(P, Q)},
+        ),
+    }
 
-    def faith_step() -> Values:
-        a = alpha.faith_pd(tree.table(P), tree.incidence)
-        b = alpha.faith_pd(tree.table(Q), tree.incidence)
+
+def _alpha_step(c: _Comparison) -> Values:
+    P, Q, rng = c.P, c.Q, c.rng
+    values: Values = {}
+    for index, fn in (
+        ("shannon", alpha.shannon),
+        ("simpson", alpha.simpson),
+        ("richness", alpha.observed_richness),
+    ):
+        a, b = fn(P), fn(Q)
         w1, ks = alpha.distribution_distances(a, b)
         summary = {"real_mean": a.mean(), "synthetic_mean": b.mean()}
-        ks_details = {**summary, "null_se": ks_null_se(len(a), len(b))}
-        w1_details = {**summary, "null_se": permutation_se(wasserstein_distance, a, b, rng)}
-        return {"faith_pd_wasserstein": (w1, w1_details), "faith_pd_ks": (ks, ks_details)}
+        if index != "richness":
+            se = permutation_se(wasserstein_distance, a, b, rng)
+            values[f"{index}_wasserstein"] = (w1, {**summary, "null_se": se})
+        values[f"{index}_ks"] = (ks, {**summary, "null_se": ks_null_se(len(a), len(b))})
+    return values
 
-    out |= run.step(
-        "faith pd", ["faith_pd_wasserstein", "faith_pd_ks"], faith_step, unavailable=tree.reason
+
+def _faith_step(c: _Comparison) -> Values:
+    P, Q, tree, rng = c.P, c.Q, c.tree, c.rng
+    a = alpha.faith_pd(tree.table(P), tree.incidence)
+    b = alpha.faith_pd(tree.table(Q), tree.incidence)
+    w1, ks = alpha.distribution_distances(a, b)
+    summary = {"real_mean": a.mean(), "synthetic_mean": b.mean()}
+    ks_details = {**summary, "null_se": ks_null_se(len(a), len(b))}
+    w1_details = {**summary, "null_se": permutation_se(wasserstein_distance, a, b, rng)}
+    return {"faith_pd_wasserstein": (w1, w1_details), "faith_pd_ks": (ks, ks_details)}
+
+
+def _beta_step(c: _Comparison, distance: str) -> Values:
+    m_ref, m_cand, pooled, groups = c.m_ref, c.m_cand, c.pooled, c.groups
+    matrices, tree, settings, rng = c.matrices, c.tree, c.settings, c.rng
+    phylogenetic = distance in PHYLOGENETIC
+    engine = _engine(distance, tree.table(pooled) if phylogenetic else pooled, tree)
+    D = engine.matrix(block_rows=settings.block_rows)
+    if distance == "braycurtis":
+        matrices["braycurtis"] = D
+    summary = summary_from_blocks(D[:m_ref, m_ref:], D[:m_ref, :m_ref], D[m_ref:, m_ref:])
+    test = permanova(D, groups, settings.permutations, settings.seed)
+    sizes = {"n_real": m_ref, "n_synthetic": m_cand}
+    energy_se, gap_se = permutation_null_se(D, m_ref, rng)
+    within = {
+        "within_real": summary.within_a,
+        "within_synthetic": summary.within_b,
+        "between": summary.between,
+        **sizes,
+    }
+    perm = {"permutations": settings.permutations, **sizes}
+    return {
+        f"{distance}_dispersion_gap": (
+            summary.dispersion_gap,
+            {**within, "null_se": gap_se},
+        ),
+        f"{distance}_energy": (summary.energy(), {**within, "null_se": energy_se}),
+        f"{distance}_permanova_r2": (test.r2, perm),
+        f"{distance}_permanova_f": (test.statistic, perm),
+        f"{distance}_permanova_p": (test.p_value, perm),
+    }
+
+
+def _correlation_step(c: _Comparison) -> Values:
+    ref, cand, P, Q, settings, figures = c.ref, c.cand, c.P, c.Q, c.settings, c.figures
+    result = correlation_difference(P, Q, settings.correlation_taxa)
+    if figures is not None:
+        corr = figures.setdefault("correlation", {"taxa": ref.features[result.columns]})
+        corr[ref.name] = result.real
+        corr[cand.name] = result.synthetic
+    return {"correlation_difference": (result.value, {"taxa": len(result.columns)})}
+
+
+def _c2st_step(c: _Comparison) -> Values:
+    P, Q, settings, rng = c.P, c.Q, c.settings, c.rng
+    from synthomics.preprocessing.microbiome import clr_transform
+
+    n_c = min(settings.max_c2st_samples, len(P), len(Q))
+    rows_r, rows_s = subsample(len(P), n_c, rng), subsample(len(Q), n_c, rng)
+    both = np.vstack([P[rows_r], Q[rows_s]])
+    columns = top_prevalent(both, settings.c2st_taxa)
+    features = clr_transform(both)[:, columns]
+    auc, details = c2st_auc(
+        features[:n_c], features[n_c:], folds=settings.c2st_folds, seed=settings.seed
     )
+    details |= {"taxa": len(columns), "null_se": auc_null_se(n_c, n_c)}
+    return {"c2st_auc": (auc, details)}
 
-    # beta diversity on the distance subsample
-    m_ref, m_cand = len(dist_ref), len(dist_cand)
-    pooled = np.vstack([P[dist_ref], Q[dist_cand]])
-    groups = np.r_[np.zeros(m_ref, dtype=int), np.ones(m_cand, dtype=int)]
-    matrices: dict[str, np.ndarray] = {}
-    for distance in BETA_DISTANCES:
-        phylogenetic = distance in PHYLOGENETIC
 
-        def beta_step(distance: str = distance, phylogenetic: bool = phylogenetic) -> Values:
-            engine = _engine(distance, tree.table(pooled) if phylogenetic else pooled, tree)
-            D = engine.matrix(block_rows=settings.block_rows)
-            if distance == "braycurtis":
-                matrices["braycurtis"] = D
-            summary = summary_from_blocks(D[:m_ref, m_ref:], D[:m_ref, :m_ref], D[m_ref:, m_ref:])
-            test = permanova(D, groups, settings.permutations, settings.seed)
-            sizes = {"n_real": m_ref, "n_synthetic": m_cand}
-            energy_se, gap_se = permutation_null_se(D, m_ref, rng)
-            within = {
-                "within_real": summary.within_a,
-                "within_synthetic": summary.within_b,
-                "between": summary.between,
-                **sizes,
-            }
-            perm = {"permutations": settings.permutations, **sizes}
-            return {
-                f"{distance}_dispersion_gap": (
-                    summary.dispersion_gap,
-                    {**within, "null_se": gap_se},
-                ),
-                f"{distance}_energy": (summary.energy(), {**within, "null_se": energy_se}),
-                f"{distance}_permanova_r2": (test.r2, perm),
-                f"{distance}_permanova_f": (test.statistic, perm),
-                f"{distance}_permanova_p": (test.p_value, perm),
-            }
+def _pcoa_step(c: _Comparison) -> Values:
+    m_ref, m_cand, pooled = c.m_ref, c.m_cand, c.pooled
+    matrices, settings = c.matrices, c.settings
+    D = matrices.get("braycurtis")
+    if D is None:
+        D = BrayCurtis(pooled).matrix(block_rows=settings.block_rows)
+    coords, explained = pcoa(D, 2)
+    value = overlap_coefficient(coords[:m_ref], coords[m_ref:])
+    return {
+        "pcoa_overlap": (
+            value,
+            {
+                "explained": explained.tolist(),
+                "bins": 10,
+                "n_real": m_ref,
+                "n_synthetic": m_cand,
+            },
+        )
+    }
 
-        out |= run.step(
+
+def _tree_reason(c: _Comparison) -> str | None:
+    return c.tree.reason
+
+
+FIDELITY_STEPS: tuple[Step, ...] = (
+    Step("sparsity", tuple(_names("sparsity")), _sparsity_step),
+    Step("prevalence", tuple(_names("prevalence")), _prevalence_step),
+    Step(
+        "alpha diversity",
+        tuple(n for n in _names("alpha diversity") if not n.startswith("faith")),
+        _alpha_step,
+    ),
+    Step("faith pd", ("faith_pd_wasserstein", "faith_pd_ks"), _faith_step, _tree_reason),
+    *(
+        Step(
             f"beta {distance}",
-            _beta_names(distance),
-            beta_step,
-            unavailable=tree.reason if phylogenetic else None,
+            tuple(_beta_names(distance)),
+            partial(_beta_step, distance=distance),
+            _tree_reason if distance in PHYLOGENETIC else None,
         )
-
-    def correlation_step() -> Values:
-        result = correlation_difference(P, Q, settings.correlation_taxa)
-        if figures is not None:
-            corr = figures.setdefault("correlation", {"taxa": ref.features[result.columns]})
-            corr[ref.name] = result.real
-            corr[cand.name] = result.synthetic
-        return {"correlation_difference": (result.value, {"taxa": len(result.columns)})}
-
-    out |= run.step("correlation", ["correlation_difference"], correlation_step)
-
-    def c2st_step() -> Values:
-        from synthomics.preprocessing.microbiome import clr_transform
-
-        n_c = min(settings.max_c2st_samples, len(P), len(Q))
-        rows_r, rows_s = subsample(len(P), n_c, rng), subsample(len(Q), n_c, rng)
-        both = np.vstack([P[rows_r], Q[rows_s]])
-        columns = top_prevalent(both, settings.c2st_taxa)
-        features = clr_transform(both)[:, columns]
-        auc, details = c2st_auc(
-            features[:n_c], features[n_c:], folds=settings.c2st_folds, seed=settings.seed
-        )
-        details |= {"taxa": len(columns), "null_se": auc_null_se(n_c, n_c)}
-        return {"c2st_auc": (auc, details)}
-
-    out |= run.step("c2st", ["c2st_auc"], c2st_step)
-
-    def pcoa_step() -> Values:
-        D = matrices.get("braycurtis")
-        if D is None:
-            D = BrayCurtis(pooled).matrix(block_rows=settings.block_rows)
-        coords, explained = pcoa(D, 2)
-        value = overlap_coefficient(coords[:m_ref], coords[m_ref:])
-        return {
-            "pcoa_overlap": (
-                value,
-                {
-                    "explained": explained.tolist(),
-                    "bins": 10,
-                    "n_real": m_ref,
-                    "n_synthetic": m_cand,
-                },
-            )
-        }
-
-    out |= run.step("pcoa", ["pcoa_overlap"], pcoa_step)
-    return out
+        for distance in BETA_DISTANCES
+    ),
+    Step("correlation", ("correlation_difference",), _correlation_step),
+    Step("c2st", ("c2st_auc",), _c2st_step),
+    Step("pcoa", ("pcoa_overlap",), _pcoa_step),
+)
+"""The microbiome fidelity steps, in order, with the metrics each fills."""
 
 
 def _engine(distance: str, X: np.ndarray, tree: _Tree) -> PairwiseDistance:
@@ -335,6 +362,37 @@ def _engine(distance: str, X: np.ndarray, tree: _Tree) -> PairwiseDistance:
 
 
 # --------------------------------------------------------------------------- privacy
+
+
+def _dcr_step(case: PrivacyCase) -> Values:
+    result = dcr_from_distances(case.search("S", "R"), case.search("H", "R"))
+    if case.figures is not None:
+        dists = case.figures.setdefault("dcr", {})
+        dists.setdefault(f"{case.holdout.name} (held out)", result.holdout_dcr)
+        dists[case.cand.name] = result.synthetic_dcr
+    details = {**result.details(), **case.sizes}
+    n_syn = len(result.synthetic_dcr)
+    return {
+        "dcr_ratio": (result.dcr_ratio, details),
+        "dcr_close_share": (
+            result.dcr_close_share,
+            {**details, "null_se": share_se(0.05, n_syn)},
+        ),
+        "exact_copies": (result.exact_copies, details),
+        "near_copies": (result.near_copies, {**details, "null_se": share_se(0.01, n_syn)}),
+    }
+
+
+PRIVACY_STEPS: tuple[Step, ...] = (
+    Step(
+        "dcr",
+        ("dcr_ratio", "dcr_close_share", "exact_copies", "near_copies"),
+        _dcr_step,
+        needs_train,
+    ),
+    *ATTACK_STEPS,
+)
+"""The microbiome privacy steps, in order, with the metrics each fills."""
 
 
 def _privacy(
@@ -353,7 +411,6 @@ def _privacy(
     need equal-size sets: the larger set of each pair is subsampled to the smaller one.
     """
     names = [s.name for s in METRICS if s.family == "privacy"]
-    unavailable = None if train is not None else "needs the training set (train=...)"
     search: NeighbourSearch | None = None
     if train is not None:
         search = NeighbourSearch(
@@ -371,31 +428,6 @@ def _privacy(
         "distance": "Hellinger",
     }
 
-    def dcr_step() -> Values:
-        result = dcr_from_distances(search("S", "R"), search("H", "R"))
-        if figures is not None:
-            dists = figures.setdefault("dcr", {})
-            dists.setdefault(f"{holdout.name} (held out)", result.holdout_dcr)
-            dists[cand.name] = result.synthetic_dcr
-        details = {**result.details(), **sizes}
-        n_syn = len(result.synthetic_dcr)
-        return {
-            "dcr_ratio": (result.dcr_ratio, details),
-            "dcr_close_share": (
-                result.dcr_close_share,
-                {**details, "null_se": share_se(0.05, n_syn)},
-            ),
-            "exact_copies": (result.exact_copies, details),
-            "near_copies": (result.near_copies, {**details, "null_se": share_se(0.01, n_syn)}),
-        }
-
-    out = run.step(
-        "dcr",
-        ["dcr_ratio", "dcr_close_share", "exact_copies", "near_copies"],
-        dcr_step,
-        unavailable,
-    )
-
     def paired(real: str) -> tuple[str, str, int]:
         """Names of equal-size versions of (real, synthetic), subsampling the larger."""
         sets = search.sets
@@ -412,7 +444,8 @@ def _privacy(
     def pairs() -> tuple[tuple[str, str, int], tuple[str, str, int]]:
         return paired("R"), paired("H")
 
-    out |= attack_steps(run, search, pairs, sizes, "Hellinger", unavailable)
+    case = PrivacyCase(cand, train, holdout, search, sizes, "Hellinger", pairs, figures)
+    out = run_table(run, PRIVACY_STEPS, case)
     return {n: out[n] for n in names}
 
 
@@ -691,9 +724,10 @@ def evaluate(
 
     def floor_steps(run: _Runner) -> dict[str, MetricResult]:
         floor_dist = subsample(n_fid, m, floor_rng)
-        floor = _fidelity(
-            reference, floor_cand, dist_ref, floor_dist, tree_info, settings, run, floor_rng, None
+        case = _Comparison(
+            reference, floor_cand, dist_ref, floor_dist, tree_info, settings, floor_rng, None
         )
+        floor = run_table(run, FIDELITY_STEPS, case)
         if train_c is not None:
             floor |= _privacy(cand_floor, train_c, holdout_floor, settings, run, floor_rng, None)
         else:
@@ -707,9 +741,8 @@ def evaluate(
     def fidelity(run: _Runner, name: str) -> dict[str, MetricResult]:
         set_rng, cand = set_rngs[name], candidate_sets[name]
         rows = subsample(n_fid, m, set_rng)
-        return _fidelity(
-            reference, cand, dist_ref, rows, tree_info, settings, run, set_rng, figures
-        )
+        case = _Comparison(reference, cand, dist_ref, rows, tree_info, settings, set_rng, figures)
+        return run_table(run, FIDELITY_STEPS, case)
 
     def privacy(run: _Runner, name: str) -> dict[str, MetricResult]:
         return _privacy(full_sets[name], train_c, test_c, settings, run, set_rngs[name], figures)
@@ -720,7 +753,7 @@ def evaluate(
         skip=settings.skip,
         progress=progress,
         title="evaluating",
-        steps_per_set=4 + len(BETA_DISTANCES) + 3 + 3 + 3,
+        steps_per_set=len(FIDELITY_STEPS) + len(PRIVACY_STEPS) + len(UTILITY.names),
         floor_steps=floor_steps,
         sets={name: full_sets[name] for name, _ in candidates},
         fidelity=fidelity,

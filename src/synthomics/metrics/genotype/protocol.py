@@ -55,17 +55,21 @@ from scipy.stats import wasserstein_distance
 from synthomics.container import MISSING
 from synthomics.errors import InputError
 from synthomics.metrics.engine import (
+    ATTACK_STEPS,
+    PrivacyCase,
+    Step,
     StepRunner,
     UtilityData,
     UtilityModels,
     Values,
-    attack_steps,
     check_skip,
     draw_candidates,
     fidelity_split,
     name_sets,
+    needs_train,
     privacy_halves,
     run_evaluation,
+    run_table,
     stream,
     utility_setup,
 )
@@ -245,148 +249,177 @@ class _Reference:
     coded: distances.Coded
 
 
-def _fidelity(
-    ref: _Reference,
-    cand: Genotypes,
-    settings: _Settings,
-    run: StepRunner,
-    figures: dict[str, Any] | None,
-) -> dict[str, MetricResult]:
-    """All fidelity metrics of ``cand`` against the reference (same number of individuals)."""
+@dataclass
+class _Pair:
+    """One fidelity comparison: a set against the real reference (same number of
+    individuals); ``figures`` receives the figure data (``None`` for the floor)."""
+
+    ref: _Reference
+    cand: Genotypes
+    settings: _Settings
+    figures: dict[str, Any] | None
+
+
+def _frequency_step(c: _Pair) -> Values:
+    ref, cand, settings, figures = c.ref, c.cand, c.settings, c.figures
     R, S = ref.genotypes.dosage, cand.dosage
-    out: dict[str, MetricResult] = {}
+    rng = stream(settings.seed, "heterozygosity null")
+    het_r, het_s = population.heterozygosity(R), population.heterozygosity(S)
+    p, q = population.alt_allele_frequencies(R), population.alt_allele_frequencies(S)
+    if figures is not None:
+        shown = subsample(len(p), 5000, stream(settings.seed, "allele frequency figure"))
+        freq = figures.setdefault("allele_frequency", {"real": p[shown]})
+        freq[cand.name] = q[shown]
+        het = figures.setdefault("heterozygosity", {"real": het_r})
+        het[cand.name] = het_s
+    return {
+        "allele_frequency_pearson": (
+            population.allele_frequency_pearson(R, S),
+            {"variants": int(np.sum(np.isfinite(p) & np.isfinite(q)))},
+        ),
+        "heterozygosity_wasserstein": (
+            population.heterozygosity_wasserstein(R, S),
+            {
+                "real_mean": float(np.nanmean(het_r)),
+                "synthetic_mean": float(np.nanmean(het_s)),
+                "null_se": permutation_se(wasserstein_distance, het_r, het_s, rng),
+            },
+        ),
+    }
 
-    def frequency_step() -> Values:
-        rng = stream(settings.seed, "heterozygosity null")
-        het_r, het_s = population.heterozygosity(R), population.heterozygosity(S)
-        p, q = population.alt_allele_frequencies(R), population.alt_allele_frequencies(S)
-        if figures is not None:
-            shown = subsample(len(p), 5000, stream(settings.seed, "allele frequency figure"))
-            freq = figures.setdefault("allele_frequency", {"real": p[shown]})
-            freq[cand.name] = q[shown]
-            het = figures.setdefault("heterozygosity", {"real": het_r})
-            het[cand.name] = het_s
-        return {
-            "allele_frequency_pearson": (
-                population.allele_frequency_pearson(R, S),
-                {"variants": int(np.sum(np.isfinite(p) & np.isfinite(q)))},
-            ),
-            "heterozygosity_wasserstein": (
-                population.heterozygosity_wasserstein(R, S),
-                {
-                    "real_mean": float(np.nanmean(het_r)),
-                    "synthetic_mean": float(np.nanmean(het_s)),
-                    "null_se": permutation_se(wasserstein_distance, het_r, het_s, rng),
-                },
-            ),
+
+def _ld_step(c: _Pair) -> Values:
+    ref, cand, settings, figures = c.ref, c.cand, c.settings, c.figures
+    R, S = ref.genotypes.dosage, cand.dosage
+    result = ld.ld_comparison(
+        R, S, ref.positions, ref.chroms, settings.ld_edges, settings.ld_block_variants
+    )
+    if figures is not None:
+        curves = figures.setdefault(
+            "ld",
+            {
+                "edges": result.edges,
+                "centres": result.centres,
+                "pairs": result.pairs,
+                "real": result.reference,
+            },
+        )
+        curves[cand.name] = result.candidate
+    details = {
+        "pairs": result.n_pairs,
+        "bins": len(result.edges) - 1,
+        "max_distance_bp": float(result.edges[-1]),
+        "n_individuals": len(S),
+    }
+    return {
+        "ld_decay_max_gap": (result.max_gap, details),
+        "ld_r2_pearson": (result.r2_pearson, details),
+    }
+
+
+def _pca_step(c: _Pair) -> Values:
+    ref, cand, settings, figures = c.ref, c.cand, c.settings, c.figures
+    S = cand.dosage
+    rng = stream(settings.seed, "pca null")
+    coords = ref.pca.transform(S)
+    w1 = population.pc_wasserstein(ref.coords, coords)
+    if figures is not None:
+        pca = figures.setdefault(
+            "pca",
+            {"real": ref.coords, "explained": ref.pca.explained.tolist()},
+        )
+        pca[cand.name] = coords
+    values: Values = {}
+    for k, name in enumerate(("pca_pc1_wasserstein", "pca_pc2_wasserstein")):
+        if k < len(w1):
+            se = permutation_se(wasserstein_distance, ref.coords[:, k], coords[:, k], rng)
+            values[name] = (
+                w1[k],
+                {"explained": float(ref.pca.explained[k]), "null_se": se},
+            )
+    return values
+
+
+def _hamming_step(c: _Pair) -> Values:
+    ref, cand, settings, figures = c.ref, c.cand, c.settings, c.figures
+    S = cand.dosage
+    rows = subsample(cand.n, len(ref.distance_rows), stream(settings.seed, "distance rows"))
+    coded = distances.Coded(S[rows])
+    within = distances.within_distances(
+        distances.hamming_matrix(coded, block_rows=settings.block_rows)
+    )
+    between = (
+        distances.hamming_matrix(ref.coded, coded, block_rows=settings.block_rows)
+        .ravel()
+        .astype(np.float64)
+    )
+    if figures is not None:
+        rng = stream(settings.seed, "hamming figure")
+        ham = figures.setdefault(
+            "hamming", {"real": ref.within[subsample(len(ref.within), 20000, rng)]}
+        )
+        ham[cand.name] = {
+            "within": within[subsample(len(within), 20000, rng)],
+            "between": between[subsample(len(between), 20000, rng)],
         }
+    details = {
+        "n_individuals": len(rows),
+        "mean_real_real": float(ref.within.mean()),
+        "mean_synthetic_synthetic": float(within.mean()),
+        "mean_real_synthetic": float(between.mean()),
+    }
+    return {
+        "hamming_within_wasserstein": (
+            distances.distance_distribution_gap(within, ref.within),
+            details,
+        ),
+        "hamming_between_wasserstein": (
+            distances.distance_distribution_gap(between, ref.within),
+            details,
+        ),
+    }
 
-    out |= run.step(
+
+FIDELITY_STEPS: tuple[Step, ...] = (
+    Step(
         "allele frequencies",
-        ["allele_frequency_pearson", "heterozygosity_wasserstein"],
-        frequency_step,
-    )
-
-    def ld_step() -> Values:
-        result = ld.ld_comparison(
-            R, S, ref.positions, ref.chroms, settings.ld_edges, settings.ld_block_variants
-        )
-        if figures is not None:
-            curves = figures.setdefault(
-                "ld",
-                {
-                    "edges": result.edges,
-                    "centres": result.centres,
-                    "pairs": result.pairs,
-                    "real": result.reference,
-                },
-            )
-            curves[cand.name] = result.candidate
-        details = {
-            "pairs": result.n_pairs,
-            "bins": len(result.edges) - 1,
-            "max_distance_bp": float(result.edges[-1]),
-            "n_individuals": len(S),
-        }
-        return {
-            "ld_decay_max_gap": (result.max_gap, details),
-            "ld_r2_pearson": (result.r2_pearson, details),
-        }
-
-    out |= run.step("linkage disequilibrium", ["ld_decay_max_gap", "ld_r2_pearson"], ld_step)
-
-    def pca_step() -> Values:
-        rng = stream(settings.seed, "pca null")
-        coords = ref.pca.transform(S)
-        w1 = population.pc_wasserstein(ref.coords, coords)
-        if figures is not None:
-            pca = figures.setdefault(
-                "pca",
-                {"real": ref.coords, "explained": ref.pca.explained.tolist()},
-            )
-            pca[cand.name] = coords
-        values: Values = {}
-        for k, name in enumerate(("pca_pc1_wasserstein", "pca_pc2_wasserstein")):
-            if k < len(w1):
-                se = permutation_se(wasserstein_distance, ref.coords[:, k], coords[:, k], rng)
-                values[name] = (
-                    w1[k],
-                    {"explained": float(ref.pca.explained[k]), "null_se": se},
-                )
-        return values
-
-    out |= run.step(
-        "population structure", ["pca_pc1_wasserstein", "pca_pc2_wasserstein"], pca_step
-    )
-
-    def hamming_step() -> Values:
-        rows = subsample(cand.n, len(ref.distance_rows), stream(settings.seed, "distance rows"))
-        coded = distances.Coded(S[rows])
-        within = distances.within_distances(
-            distances.hamming_matrix(coded, block_rows=settings.block_rows)
-        )
-        between = (
-            distances.hamming_matrix(ref.coded, coded, block_rows=settings.block_rows)
-            .ravel()
-            .astype(np.float64)
-        )
-        if figures is not None:
-            rng = stream(settings.seed, "hamming figure")
-            ham = figures.setdefault(
-                "hamming", {"real": ref.within[subsample(len(ref.within), 20000, rng)]}
-            )
-            ham[cand.name] = {
-                "within": within[subsample(len(within), 20000, rng)],
-                "between": between[subsample(len(between), 20000, rng)],
-            }
-        details = {
-            "n_individuals": len(rows),
-            "mean_real_real": float(ref.within.mean()),
-            "mean_synthetic_synthetic": float(within.mean()),
-            "mean_real_synthetic": float(between.mean()),
-        }
-        return {
-            "hamming_within_wasserstein": (
-                distances.distance_distribution_gap(within, ref.within),
-                details,
-            ),
-            "hamming_between_wasserstein": (
-                distances.distance_distribution_gap(between, ref.within),
-                details,
-            ),
-        }
-
-    out |= run.step(
+        ("allele_frequency_pearson", "heterozygosity_wasserstein"),
+        _frequency_step,
+    ),
+    Step("linkage disequilibrium", ("ld_decay_max_gap", "ld_r2_pearson"), _ld_step),
+    Step("population structure", ("pca_pc1_wasserstein", "pca_pc2_wasserstein"), _pca_step),
+    Step(
         "Hamming distances",
-        ["hamming_within_wasserstein", "hamming_between_wasserstein"],
-        hamming_step,
-    )
-    return out
+        ("hamming_within_wasserstein", "hamming_between_wasserstein"),
+        _hamming_step,
+    ),
+)
+"""The genotype fidelity steps, in order, with the metrics each fills."""
 
 
 # --------------------------------------------------------------------------- privacy
 
 PRIVACY_NAMES = [s.name for s in GENOTYPE_METRICS if s.family == "privacy"]
+
+
+def _dcr_step(case: PrivacyCase) -> Values:
+    result = dcr_from_distances(case.search("S", "R"), case.search("H", "R"))
+    if case.figures is not None:
+        dists = case.figures.setdefault("dcr", {})
+        dists.setdefault("real (held out)", result.holdout_dcr)
+        dists[case.cand.name] = result.synthetic_dcr
+    details = {**result.details(), **case.sizes}
+    return {
+        "exact_copies": (result.exact_copies, details),
+        "dcr_ratio": (result.dcr_ratio, details),
+    }
+
+
+PRIVACY_STEPS: tuple[Step, ...] = (
+    Step("dcr", ("exact_copies", "dcr_ratio"), _dcr_step, needs_train),
+    *ATTACK_STEPS,
+)
+"""The genotype privacy steps, in order, with the metrics each fills."""
 
 
 def _privacy(
@@ -398,7 +431,6 @@ def _privacy(
     figures: dict[str, Any] | None,
 ) -> dict[str, MetricResult]:
     """Privacy metrics of ``cand`` against ``train``, calibrated by ``holdout`` (Hamming)."""
-    unavailable = None if train is not None else "needs the training set (train=...)"
     search: distances.HammingNeighbours | None = None
     if train is not None:
         search = distances.HammingNeighbours(
@@ -410,20 +442,6 @@ def _privacy(
         "n_holdout": holdout.n,
         "distance": "Hamming",
     }
-
-    def dcr_step() -> Values:
-        result = dcr_from_distances(search("S", "R"), search("H", "R"))
-        if figures is not None:
-            dists = figures.setdefault("dcr", {})
-            dists.setdefault("real (held out)", result.holdout_dcr)
-            dists[cand.name] = result.synthetic_dcr
-        details = {**result.details(), **sizes}
-        return {
-            "exact_copies": (result.exact_copies, details),
-            "dcr_ratio": (result.dcr_ratio, details),
-        }
-
-    out = run.step("dcr", ["exact_copies", "dcr_ratio"], dcr_step, unavailable)
 
     def paired(real: str, rng: np.random.Generator) -> tuple[str, str, int]:
         """Names of equal-size versions of (real, synthetic), subsampling the larger."""
@@ -443,7 +461,8 @@ def _privacy(
         rng = stream(settings.seed, "adversarial accuracy pairs")
         return paired("R", rng), paired("H", rng)
 
-    out |= attack_steps(run, search, pairs, sizes, "Hamming", unavailable)
+    case = PrivacyCase(cand, train, holdout, search, sizes, "Hamming", pairs, figures)
+    out = run_table(run, PRIVACY_STEPS, case)
     return {n: out[n] for n in PRIVACY_NAMES}
 
 
@@ -490,8 +509,6 @@ def _utility_data(
 
 # --------------------------------------------------------------------------- protocol
 
-
-STEPS_PER_SET = 4 + 3 + 3
 
 
 def evaluate_genotypes(
@@ -698,7 +715,7 @@ def evaluate_genotypes(
 
     # ---- the floor: real sets in the synthetic set's place
     def floor_steps(run: StepRunner) -> dict[str, MetricResult]:
-        floor = _fidelity(refs[0], floor_cand, settings, run, None)
+        floor = run_table(run, FIDELITY_STEPS, _Pair(refs[0], floor_cand, settings, None))
         floor |= _privacy(
             cand_floor if train_c is not None else test_c,
             train_c,
@@ -714,7 +731,8 @@ def evaluate_genotypes(
     full_sets, candidate_sets = dict(sets_c), dict(candidates)
 
     def fidelity(run: StepRunner, name: str) -> dict[str, MetricResult]:
-        return _fidelity(refs[0], candidate_sets[name], settings, run, figures)
+        case = _Pair(refs[0], candidate_sets[name], settings, figures)
+        return run_table(run, FIDELITY_STEPS, case)
 
     def privacy(run: StepRunner, name: str) -> dict[str, MetricResult]:
         return _privacy(full_sets[name], train_c, test_c, settings, run, figures)
@@ -725,7 +743,7 @@ def evaluate_genotypes(
         skip=settings.skip,
         progress=progress,
         title="evaluating genotypes",
-        steps_per_set=STEPS_PER_SET,
+        steps_per_set=len(FIDELITY_STEPS) + len(PRIVACY_STEPS) + len(UTILITY.names),
         floor_steps=floor_steps,
         sets={name: full_sets[name] for name, _ in candidates},
         fidelity=fidelity,
