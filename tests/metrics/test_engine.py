@@ -3,6 +3,8 @@ plan and the floor-then-sets run, on tiny hand-made sets and steps."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,8 @@ from synthomics.metrics.engine import (
     StepRunner,
     UtilityData,
     UtilityModels,
+    cap_note,
+    capped,
     check_skip,
     draw_candidates,
     fidelity_split,
@@ -91,6 +95,17 @@ def test_draw_candidates_uses_each_sets_own_stream():
     assert list(again[0][1].ids) == list(out[0][1].ids)  # another set does not move it
 
 
+def test_capped_sets_and_their_note():
+    full = Rows("real test", np.arange(12))
+    small = capped(full, 5, np.random.default_rng(0))
+    assert small.n_samples == 5 and list(small.ids) == sorted(small.ids)
+    assert cap_note(full, small, "individual", "max_individuals", 5, 7) == (
+        "real test: 5 of 12 individuals used (max_individuals = 5, seed 7)."
+    )
+    assert capped(full, 20, np.random.default_rng(0)).n_samples == 12
+    assert cap_note(full, full, "sample", "max_samples", 20, 0) is None
+
+
 def test_privacy_halves_are_disjoint_and_named():
     a, b, half = privacy_halves(Rows("real test", np.arange(7)), np.random.default_rng(1))
     assert half == 3
@@ -139,6 +154,23 @@ def test_utility_setup_says_why_it_cannot_run():
     assert (ready.seed, ready.fractions) == (3, (0.1, 0.5))
 
 
+def _run(specs, floor_steps, names, fidelity, utility):
+    """``run_evaluation`` of the sets ``names`` (two samples each) with no privacy steps."""
+    return run_evaluation(
+        omics="test",
+        specs=specs,
+        skip=frozenset(),
+        progress=False,
+        title="evaluating",
+        steps_per_set=len(specs),
+        floor_steps=floor_steps,
+        sets={name: Rows(name, np.arange(2)) for name in names},
+        fidelity=fidelity,
+        privacy=lambda run, name: {},
+        utility=utility,
+    )
+
+
 def test_run_evaluation_judges_every_set_against_the_floor():
     specs = [get_spec("c2st_auc"), get_spec("tstr_ratio_logistic"), get_spec("augmentation_gain")]
     c2st = {"floor": 0.47, "close": 0.52, "far": 0.58}
@@ -152,25 +184,11 @@ def test_run_evaluation_judges_every_set_against_the_floor():
     )
     utility = utility_setup(_models(calls), "group", object(), lambda: data, 0, (0.1, 0.5))
 
-    def fidelity_of(key: str):
-        def steps(run, name=None):
-            return run.step("c2st", ["c2st_auc"], lambda: {"c2st_auc": (c2st[name or key], {})})
+    def fidelity(run, name):
+        return run.step("c2st", ["c2st_auc"], lambda: {"c2st_auc": (c2st[name], {})})
 
-        return steps
-
-    evaluation = run_evaluation(
-        omics="test",
-        specs=specs,
-        skip=frozenset(),
-        progress=False,
-        title="evaluating",
-        steps_per_set=3,
-        floor_steps=fidelity_of("floor"),
-        sets={"close": Rows("close", np.arange(2)), "far": Rows("far", np.arange(2))},
-        fidelity=lambda run, name: fidelity_of(name)(run, name),
-        privacy=lambda run, name: {},
-        utility=utility,
-    )
+    floor_steps = partial(fidelity, name="floor")
+    evaluation = _run(specs, floor_steps, ["close", "far"], fidelity, utility)
     assert evaluation.set_names == ["close", "far"]
     floor = {r.name: r for r in evaluation.floor}
     assert floor["c2st_auc"].value == 0.47
@@ -193,19 +211,7 @@ def test_run_evaluation_judges_every_set_against_the_floor():
 def test_run_evaluation_records_why_the_utility_does_not_apply():
     specs = [get_spec("tstr_ratio_logistic"), get_spec("augmentation_gain")]
     utility = utility_setup(_models([]), None, None, lambda: None, 0, ())
-    evaluation = run_evaluation(
-        omics="test",
-        specs=specs,
-        skip=frozenset(),
-        progress=False,
-        title="evaluating",
-        steps_per_set=2,
-        floor_steps=lambda run: {},
-        sets={"s": Rows("s", np.arange(2))},
-        fidelity=lambda run, name: {},
-        privacy=lambda run, name: {},
-        utility=utility,
-    )
+    evaluation = _run(specs, lambda run: {}, ["s"], lambda run, name: {}, utility)
     for record in [*evaluation.floor, *evaluation.results["s"]]:
         assert (record.status, record.error) == ("n/a", "needs a label column (label=...)")
 

@@ -5,6 +5,7 @@ A protocol (:func:`synthomics.metrics.evaluate`,
 and the steps of each family; the engine does the rest, the same way for both omics:
 
 - :func:`check_skip` and :func:`name_sets` check the request and name the synthetic sets;
+- :func:`capped` caps a set's size, :func:`cap_note` says so in the notes;
 - :func:`fidelity_split` draws the common fidelity size, the real reference and the real
   set that stands in for a synthetic one (the real-vs-real floor), :func:`draw_candidates`
   the synthetic sets at that size, :func:`privacy_halves` the two real halves of the
@@ -223,6 +224,22 @@ def check_skip(skip: Sequence[str], specs: Sequence[MetricSpec], registry: str) 
             f"unknown metric or group to skip: {unknown}",
             expected=f"names from {registry} or their groups",
         )
+
+
+def capped(s: S, max_n: int, rng: np.random.Generator) -> S:
+    """``s`` with at most ``max_n`` samples (a seeded subsample, rows kept in order)."""
+    return s.subset(subsample(s.n_samples, max_n, rng))
+
+
+def cap_note(full: Any, capped: Any, unit: str, option: str, max_n: int, seed: int) -> str | None:
+    """The note that ``capped`` holds fewer samples than ``full`` (``None`` if it does not),
+    naming the ``option`` that set the cap ``max_n``; ``unit`` is ``"sample"``..."""
+    if capped.n_samples >= full.n_samples:
+        return None
+    return (
+        f"{full.name}: {capped.n_samples:,} of {full.n_samples:,} {unit}s used "
+        f"({option} = {max_n:,}, seed {seed})."
+    )
 
 
 @dataclass

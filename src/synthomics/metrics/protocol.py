@@ -55,6 +55,8 @@ from synthomics.metrics.engine import (
     UtilityData,
     UtilityModels,
     Values,
+    cap_note,
+    capped,
     check_skip,
     draw_candidates,
     fidelity_split,
@@ -627,25 +629,19 @@ def evaluate(
     notes: list[str] = [tree_note] if tree_note and tree_info.incidence is not None else []
 
     # ---- sample sizes
-    def cap(p: Profiles, generator: np.random.Generator) -> Profiles:
-        return p.subset(subsample(p.n_samples, max_samples, generator))
-
-    test_c = cap(test, rng)
-    train_c = cap(train_p, rng) if train_p is not None else None
+    test_c = capped(test, max_samples, rng)
+    train_c = capped(train_p, max_samples, rng) if train_p is not None else None
     # each synthetic set draws from its own fresh stream, the same for every set, so that
     # adding, removing, reordering or renaming sets changes no set's subsamples or scores
     set_rngs = {name: _stream(seed, "synthetic set") for name, _ in sets}
-    sets_c = [(name, cap(p, set_rngs[name])) for name, p in sets]
+    sets_c = [(name, capped(p, max_samples, set_rngs[name])) for name, p in sets]
     for p, full in [
         (test_c, test),
         *[(s, f) for (_, s), (_, f) in zip(sets_c, sets, strict=True)],
         *([(train_c, train_p)] if train_p is not None else []),
     ]:
-        if p.n_samples < full.n_samples:
-            notes.append(
-                f"{full.name}: {p.n_samples:,} of {full.n_samples:,} samples used "
-                f"(max_samples = {max_samples:,}, seed {seed})."
-            )
+        note = cap_note(full, p, "sample", "max_samples", max_samples, seed)
+        notes.extend([note] if note else [])
     split = fidelity_split(
         test_c,
         train_c,

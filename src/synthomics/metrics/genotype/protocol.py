@@ -62,6 +62,8 @@ from synthomics.metrics.engine import (
     UtilityData,
     UtilityModels,
     Values,
+    cap_note,
+    capped,
     check_skip,
     draw_candidates,
     fidelity_split,
@@ -619,13 +621,10 @@ def evaluate_genotypes(
 
     # ---- sample sizes (each role its own fixed stream: names and order never matter)
     def cap(g: Genotypes, key: str) -> Genotypes:
-        rows = subsample(g.n, max_individuals, stream(seed, key))
-        if len(rows) < g.n:
-            notes.append(
-                f"{g.name}: {len(rows):,} of {g.n:,} individuals used "
-                f"(max_individuals = {max_individuals:,}, seed {seed})."
-            )
-        return g.subset(rows)
+        out = capped(g, max_individuals, stream(seed, key))
+        note = cap_note(g, out, "individual", "max_individuals", max_individuals, seed)
+        notes.extend([note] if note else [])
+        return out
 
     test_c = cap(test, "cap real test")
     train_c = cap(train_g, "cap real train") if train_g is not None else None
