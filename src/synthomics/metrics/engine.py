@@ -1,3 +1,5 @@
+# Over 450 lines: the one evaluation run of both omics (sets and caps, the real-vs-real floor,
+# the step runner and step tables, the utility steps, the results), kept together on purpose.
 """The evaluation engine shared by the microbiome and genotype protocols.
 
 A protocol (:func:`synthomics.metrics.evaluate`,
