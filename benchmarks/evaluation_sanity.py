@@ -168,7 +168,7 @@ def run(name: str, out: Path, seed: int) -> dict[str, Any]:
 
 def tables(results: dict[str, dict[str, Any]], metrics: list[str]) -> dict[str, str]:
     """The three markdown tables: floor, bootstrap, independent (rows metrics, cols datasets)."""
-    from synthomics.metrics.records import get_spec
+    from synthomics.metrics.specs import get_spec
     from synthomics.report.html import format_value
 
     names = list(results)
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     for which, table in tables(results, metrics).items():
         text.append(f"## {titles[which]}\n\n{table}\n")
-    text.append("✓ pass, ~ borderline, ✗ fail, · not judged (see synthomics.metrics.records).\n")
+    text.append("✓ pass, ~ borderline, ✗ fail, · not judged (see synthomics.metrics.specs).\n")
     for name, result in results.items():
         text.append(f"- {name}: " + "; ".join(result["notes"]))
     report = "\n".join(text)

@@ -32,7 +32,7 @@ from synthomics.progress import progress_task
 
 if TYPE_CHECKING:
     from synthomics.generators import Generator
-    from synthomics.metrics.records import Evaluation
+    from synthomics.metrics.results import Evaluation
 
 DEMO_MODELS: tuple[str, ...] = ("midasim", "ziln_copula")
 """The two strongest baselines on the demo data (``benchmarks/generators.py --evaluate``);

@@ -68,7 +68,7 @@ def test_every_metric_is_recorded_for_every_set(result):
 
 
 def test_floor_is_attached_and_judged(result):
-    from synthomics.metrics.records import get_spec, judge
+    from synthomics.metrics.specs import get_spec, judge
 
     for set_name in result.set_names:
         for record in result.results[set_name]:

@@ -14,7 +14,8 @@ from synthomics.metrics.null_se import (
     permutation_se,
     share_se,
 )
-from synthomics.metrics.records import FAMILIES, METRICS, get_spec, judge, make_result
+from synthomics.metrics.results import make_result
+from synthomics.metrics.specs import FAMILIES, METRICS, get_spec, judge
 
 # Which way is better follows from each metric's definition: correlations, PERMANOVA p-values
 # (no detectable difference), PCoA overlap, DCR ratio (synthetic rows as far from the
@@ -123,7 +124,7 @@ def test_every_set_is_judged_with_the_noise_of_two_real_samples():
     # gap 57 x its floor was green because its own permutation standard error, computed on
     # real and synthetic pooled, grew with the very difference being judged; a Bray-Curtis
     # gap 8 x its floor with a modest standard error was borderline
-    from synthomics.metrics.steps import judged_in_order
+    from synthomics.metrics.engine import judged_in_order
 
     def judged(name, value, floor, own_se, floor_se):
         spec = get_spec(name)

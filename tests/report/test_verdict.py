@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from synthomics.metrics.records import METRICS, Evaluation, MetricResult, make_result
+from synthomics.metrics.results import Evaluation, MetricResult, make_result
+from synthomics.metrics.specs import METRICS
 from synthomics.report.html import scorecard_html
 from synthomics.report.verdict import (
     best_set,

@@ -7,9 +7,12 @@
 Modules, one per family of metric (each a set of small pure functions on arrays):
 :mod:`.sparsity`, :mod:`.prevalence`, :mod:`.alpha`, :mod:`.beta` (with
 :mod:`.distances`, :mod:`.unifrac` and :mod:`.permanova`), :mod:`.multivariate`,
-:mod:`.privacy`, :mod:`.utility`; :mod:`.records` holds the explicit registry
-(:data:`METRICS`) and the result records; :mod:`.null_se` the standard errors of the
-real-vs-real noise; :mod:`.protocol` the protocol (:func:`evaluate`).
+:mod:`.privacy`, :mod:`.utility`; :mod:`.specs` holds :class:`MetricSpec`, the pass rule
+(:func:`judge`) and the explicit registry (:data:`METRICS`), :mod:`.results` the result
+records (:class:`Evaluation`); :mod:`.null_se` the standard errors of the real-vs-real
+noise. :mod:`.engine` runs an evaluation for both omics (subsampling, the real-vs-real
+floor, the steps, the results); :mod:`.protocol` holds the microbiome steps
+(:func:`evaluate`), :mod:`.genotype.protocol` the genotype ones (:func:`evaluate_genotypes`).
 Submodules are imported on first use, so ``import synthomics.metrics`` stays fast.
 """
 
@@ -21,12 +24,12 @@ _EXPORTS: dict[str, str] = {
     "evaluate": "protocol",
     "evaluate_genotypes": "genotype.protocol",
     "GENOTYPE_METRICS": "genotype.specs",
-    "Evaluation": "records",
-    "MetricResult": "records",
-    "MetricSpec": "records",
-    "METRICS": "records",
-    "get_spec": "records",
-    "judge": "records",
+    "Evaluation": "results",
+    "MetricResult": "results",
+    "MetricSpec": "specs",
+    "METRICS": "specs",
+    "get_spec": "specs",
+    "judge": "specs",
     "permanova": "permanova",
     "PermanovaResult": "permanova",
     "tree_incidence": "unifrac",

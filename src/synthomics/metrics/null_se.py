@@ -1,6 +1,6 @@
 """Standard errors of metric values when both sets come from one population.
 
-They widen the pass band of :func:`synthomics.metrics.records.judge` for small sets, so
+They widen the pass band of :func:`synthomics.metrics.specs.judge` for small sets, so
 that a small test set does not turn sampling noise into failures (and a large one does
 not hide a real difference behind a fixed tolerance). Stored as ``details["null_se"]``.
 """

@@ -1,5 +1,5 @@
-# Over 450 lines: the microbiome step table; subsampling and the floor still repeat
-# metrics/genotype/protocol.py (the next fold).
+# Over 450 lines: the microbiome fidelity and privacy steps (45 metrics in all) and their data
+# preparation (tree, caps, notes); the run itself is metrics/engine.py.
 """The evaluation protocol: every metric, for every synthetic set, beside the real floor.
 
 :func:`evaluate` compares one or several synthetic sets with real data:
@@ -20,7 +20,7 @@ Real-vs-real floor
     ``real_test`` against the first); for privacy, half of ``real_test`` standing in for
     the synthetic set and the other half as held-out samples. The floor is what a
     perfect generator would reach at this sample size; each value is judged against it
-    (:func:`synthomics.metrics.records.judge`).
+    (:func:`synthomics.metrics.specs.judge`).
 
 Above what size things are subsampled (defaults; all stated in ``Evaluation.notes``):
 ``max_samples`` = 5,000 per set for everything; ``max_distance_samples`` = 1,000 per set
@@ -38,6 +38,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -47,6 +48,27 @@ from synthomics.errors import InputError
 from synthomics.metrics import alpha, prevalence, sparsity
 from synthomics.metrics.beta import permutation_null_se, summary_from_blocks
 from synthomics.metrics.distances import BrayCurtis, Jaccard, PairwiseDistance
+from synthomics.metrics.engine import (
+    ATTACK_STEPS,
+    PrivacyCase,
+    Step,
+    UtilityData,
+    UtilityModels,
+    Values,
+    cap_note,
+    capped,
+    check_skip,
+    draw_candidates,
+    fidelity_split,
+    needs_train,
+    privacy_halves,
+    run_evaluation,
+    run_table,
+    utility_setup,
+)
+from synthomics.metrics.engine import StepRunner as _Runner
+from synthomics.metrics.engine import name_sets as _name_sets
+from synthomics.metrics.engine import stream as _stream
 from synthomics.metrics.multivariate import (
     c2st_auc,
     correlation_difference,
@@ -68,17 +90,9 @@ from synthomics.metrics.privacy import (
     hellinger_features,
 )
 from synthomics.metrics.profiles import Profiles, align_features, as_profiles, subsample
-from synthomics.metrics.records import (
-    METRICS,
-    Evaluation,
-    MetricResult,
-    make_result,
-)
+from synthomics.metrics.results import Evaluation, MetricResult
 from synthomics.metrics.separation import separation_figure_data
-from synthomics.metrics.steps import StepRunner as _Runner
-from synthomics.metrics.steps import Values, attack_steps, judged_in_order
-from synthomics.metrics.steps import name_sets as _name_sets
-from synthomics.metrics.steps import stream as _stream
+from synthomics.metrics.specs import METRICS
 from synthomics.metrics.unifrac import (
     TreeIncidence,
     UnweightedUniFrac,
@@ -86,7 +100,6 @@ from synthomics.metrics.unifrac import (
     tree_incidence,
 )
 from synthomics.metrics.utility import augmentation_gain, train_and_score, tstr_ratio
-from synthomics.progress import progress_task
 
 BETA_DISTANCES: tuple[str, ...] = (
     "braycurtis",
@@ -144,178 +157,200 @@ def _beta_names(distance: str) -> list[str]:
 # --------------------------------------------------------------------------- fidelity
 
 
-def _fidelity(
-    ref: Profiles,
-    cand: Profiles,
-    dist_ref: np.ndarray,
-    dist_cand: np.ndarray,
-    tree: _Tree,
-    settings: _Settings,
-    run: _Runner,
-    rng: np.random.Generator,
-    figures: dict[str, Any] | None,
-) -> dict[str, MetricResult]:
-    """All fidelity metrics of ``cand`` against ``ref`` (same number of samples)."""
-    P, Q = ref.proportions, cand.proportions
-    out: dict[str, MetricResult] = {}
+@dataclass
+class _Comparison:
+    """One fidelity comparison: ``cand`` against the real reference ``ref`` (same number of
+    samples), the rows of each in the distance-based metrics, the tree, the random stream
+    of the set and where the figure data go (``None`` for the floor)."""
 
-    def sparsity_step() -> Values:
-        zr, zs = sparsity.zero_fraction(P), sparsity.zero_fraction(Q)
-        rich_r, rich_s = sparsity.richness(P), sparsity.richness(Q)
-        return {
-            "zero_fraction_gap": (
-                sparsity.zero_fraction_gap(P, Q),
-                {
-                    "real": zr,
-                    "synthetic": zs,
-                    "null_se": 100 * mean_difference_se((P == 0).mean(1), (Q == 0).mean(1)),
-                },
-            ),
-            "richness_wasserstein": (
-                sparsity.richness_wasserstein(P, Q),
-                {
-                    "real_mean": rich_r.mean(),
-                    "synthetic_mean": rich_s.mean(),
-                    "real_sd": rich_r.std(),
-                    "synthetic_sd": rich_s.std(),
-                    "null_se": permutation_se(wasserstein_distance, rich_r, rich_s, rng),
-                },
-            ),
-        }
+    ref: Profiles
+    cand: Profiles
+    dist_ref: np.ndarray
+    dist_cand: np.ndarray
+    tree: _Tree
+    settings: _Settings
+    rng: np.random.Generator
+    figures: dict[str, Any] | None
+    matrices: dict[str, np.ndarray] = field(default_factory=dict)  # beta -> PCoA
 
-    out |= run.step("sparsity", _names("sparsity"), sparsity_step)
+    def __post_init__(self) -> None:
+        self.P, self.Q = self.ref.proportions, self.cand.proportions
+        self.m_ref, self.m_cand = len(self.dist_ref), len(self.dist_cand)
+        self.pooled = np.vstack([self.P[self.dist_ref], self.Q[self.dist_cand]])
+        self.groups = np.r_[np.zeros(self.m_ref, dtype=int), np.ones(self.m_cand, dtype=int)]
 
-    def prevalence_step() -> Values:
-        return {
-            "prevalence_pearson": (prevalence.prevalence_pearson(P, Q), {}),
-            "log_mean_abundance_pearson": (
-                prevalence.log_mean_abundance_pearson(P, Q),
-                {"pseudocount": prevalence.abundance_pseudocount(P, Q)},
-            ),
-        }
 
-    out |= run.step("prevalence", _names("prevalence"), prevalence_step)
+def _sparsity_step(c: _Comparison) -> Values:
+    P, Q, rng = c.P, c.Q, c.rng
+    zr, zs = sparsity.zero_fraction(P), sparsity.zero_fraction(Q)
+    rich_r, rich_s = sparsity.richness(P), sparsity.richness(Q)
+    return {
+        "zero_fraction_gap": (
+            sparsity.zero_fraction_gap(P, Q),
+            {
+                "real": zr,
+                "synthetic": zs,
+                "null_se": 100 * mean_difference_se((P == 0).mean(1), (Q == 0).mean(1)),
+            },
+        ),
+        "richness_wasserstein": (
+            sparsity.richness_wasserstein(P, Q),
+            {
+                "real_mean": rich_r.mean(),
+                "synthetic_mean": rich_s.mean(),
+                "real_sd": rich_r.std(),
+                "synthetic_sd": rich_s.std(),
+                "null_se": permutation_se(wasserstein_distance, rich_r, rich_s, rng),
+            },
+        ),
+    }
 
-    def alpha_step() -> Values:
-        values: Values = {}
-        for index, fn in (
-            ("shannon", alpha.shannon),
-            ("simpson", alpha.simpson),
-            ("richness", alpha.observed_richness),
-        ):
-            a, b = fn(P), fn(Q)
-            w1, ks = alpha.distribution_distances(a, b)
-            summary = {"real_mean": a.mean(), "synthetic_mean": b.mean()}
-            if index != "richness":
-                se = permutation_se(wasserstein_distance, a, b, rng)
-                values[f"{index}_wasserstein"] = (w1, {**summary, "null_se": se})
-            values[f"{index}_ks"] = (ks, {**summary, "null_se": ks_null_se(len(a), len(b))})
-        return values
 
-    alpha_names = [n for n in _names("alpha diversity") if not n.startswith("faith")]
-    out |= run.step("alpha diversity", alpha_names, alpha_step)
+def _prevalence_step(c: _Comparison) -> Values:
+    P, Q = c.P, c.Q
+    return {
+        "prevalence_pearson": (prevalence.prevalence_pearson(P, Q), {}),
+        "log_mean_abundance_pearson": (
+            prevalence.log_mean_abundance_pearson(P, Q),
+            {"pseudocount": prevalence.abundance_pseudocount(P, Q)},
+        ),
+    }
 
-    def faith_step() -> Values:
-        a = alpha.faith_pd(tree.table(P), tree.incidence)
-        b = alpha.faith_pd(tree.table(Q), tree.incidence)
+
+def _alpha_step(c: _Comparison) -> Values:
+    P, Q, rng = c.P, c.Q, c.rng
+    values: Values = {}
+    for index, fn in (
+        ("shannon", alpha.shannon),
+        ("simpson", alpha.simpson),
+        ("richness", alpha.observed_richness),
+    ):
+        a, b = fn(P), fn(Q)
         w1, ks = alpha.distribution_distances(a, b)
         summary = {"real_mean": a.mean(), "synthetic_mean": b.mean()}
-        ks_details = {**summary, "null_se": ks_null_se(len(a), len(b))}
-        w1_details = {**summary, "null_se": permutation_se(wasserstein_distance, a, b, rng)}
-        return {"faith_pd_wasserstein": (w1, w1_details), "faith_pd_ks": (ks, ks_details)}
+        if index != "richness":
+            se = permutation_se(wasserstein_distance, a, b, rng)
+            values[f"{index}_wasserstein"] = (w1, {**summary, "null_se": se})
+        values[f"{index}_ks"] = (ks, {**summary, "null_se": ks_null_se(len(a), len(b))})
+    return values
 
-    out |= run.step(
-        "faith pd", ["faith_pd_wasserstein", "faith_pd_ks"], faith_step, unavailable=tree.reason
+
+def _faith_step(c: _Comparison) -> Values:
+    P, Q, tree, rng = c.P, c.Q, c.tree, c.rng
+    a = alpha.faith_pd(tree.table(P), tree.incidence)
+    b = alpha.faith_pd(tree.table(Q), tree.incidence)
+    w1, ks = alpha.distribution_distances(a, b)
+    summary = {"real_mean": a.mean(), "synthetic_mean": b.mean()}
+    ks_details = {**summary, "null_se": ks_null_se(len(a), len(b))}
+    w1_details = {**summary, "null_se": permutation_se(wasserstein_distance, a, b, rng)}
+    return {"faith_pd_wasserstein": (w1, w1_details), "faith_pd_ks": (ks, ks_details)}
+
+
+def _beta_step(c: _Comparison, distance: str) -> Values:
+    m_ref, m_cand, pooled, groups = c.m_ref, c.m_cand, c.pooled, c.groups
+    matrices, tree, settings, rng = c.matrices, c.tree, c.settings, c.rng
+    phylogenetic = distance in PHYLOGENETIC
+    engine = _engine(distance, tree.table(pooled) if phylogenetic else pooled, tree)
+    D = engine.matrix(block_rows=settings.block_rows)
+    if distance == "braycurtis":
+        matrices["braycurtis"] = D
+    summary = summary_from_blocks(D[:m_ref, m_ref:], D[:m_ref, :m_ref], D[m_ref:, m_ref:])
+    test = permanova(D, groups, settings.permutations, settings.seed)
+    sizes = {"n_real": m_ref, "n_synthetic": m_cand}
+    energy_se, gap_se = permutation_null_se(D, m_ref, rng)
+    within = {
+        "within_real": summary.within_a,
+        "within_synthetic": summary.within_b,
+        "between": summary.between,
+        **sizes,
+    }
+    perm = {"permutations": settings.permutations, **sizes}
+    return {
+        f"{distance}_dispersion_gap": (
+            summary.dispersion_gap,
+            {**within, "null_se": gap_se},
+        ),
+        f"{distance}_energy": (summary.energy(), {**within, "null_se": energy_se}),
+        f"{distance}_permanova_r2": (test.r2, perm),
+        f"{distance}_permanova_f": (test.statistic, perm),
+        f"{distance}_permanova_p": (test.p_value, perm),
+    }
+
+
+def _correlation_step(c: _Comparison) -> Values:
+    ref, cand, P, Q, settings, figures = c.ref, c.cand, c.P, c.Q, c.settings, c.figures
+    result = correlation_difference(P, Q, settings.correlation_taxa)
+    if figures is not None:
+        corr = figures.setdefault("correlation", {"taxa": ref.features[result.columns]})
+        corr[ref.name] = result.real
+        corr[cand.name] = result.synthetic
+    return {"correlation_difference": (result.value, {"taxa": len(result.columns)})}
+
+
+def _c2st_step(c: _Comparison) -> Values:
+    P, Q, settings, rng = c.P, c.Q, c.settings, c.rng
+    from synthomics.preprocessing.microbiome import clr_transform
+
+    n_c = min(settings.max_c2st_samples, len(P), len(Q))
+    rows_r, rows_s = subsample(len(P), n_c, rng), subsample(len(Q), n_c, rng)
+    both = np.vstack([P[rows_r], Q[rows_s]])
+    columns = top_prevalent(both, settings.c2st_taxa)
+    features = clr_transform(both)[:, columns]
+    auc, details = c2st_auc(
+        features[:n_c], features[n_c:], folds=settings.c2st_folds, seed=settings.seed
     )
+    details |= {"taxa": len(columns), "null_se": auc_null_se(n_c, n_c)}
+    return {"c2st_auc": (auc, details)}
 
-    # beta diversity on the distance subsample
-    m_ref, m_cand = len(dist_ref), len(dist_cand)
-    pooled = np.vstack([P[dist_ref], Q[dist_cand]])
-    groups = np.r_[np.zeros(m_ref, dtype=int), np.ones(m_cand, dtype=int)]
-    matrices: dict[str, np.ndarray] = {}
-    for distance in BETA_DISTANCES:
-        phylogenetic = distance in PHYLOGENETIC
 
-        def beta_step(distance: str = distance, phylogenetic: bool = phylogenetic) -> Values:
-            engine = _engine(distance, tree.table(pooled) if phylogenetic else pooled, tree)
-            D = engine.matrix(block_rows=settings.block_rows)
-            if distance == "braycurtis":
-                matrices["braycurtis"] = D
-            summary = summary_from_blocks(D[:m_ref, m_ref:], D[:m_ref, :m_ref], D[m_ref:, m_ref:])
-            test = permanova(D, groups, settings.permutations, settings.seed)
-            sizes = {"n_real": m_ref, "n_synthetic": m_cand}
-            energy_se, gap_se = permutation_null_se(D, m_ref, rng)
-            within = {
-                "within_real": summary.within_a,
-                "within_synthetic": summary.within_b,
-                "between": summary.between,
-                **sizes,
-            }
-            perm = {"permutations": settings.permutations, **sizes}
-            return {
-                f"{distance}_dispersion_gap": (
-                    summary.dispersion_gap,
-                    {**within, "null_se": gap_se},
-                ),
-                f"{distance}_energy": (summary.energy(), {**within, "null_se": energy_se}),
-                f"{distance}_permanova_r2": (test.r2, perm),
-                f"{distance}_permanova_f": (test.statistic, perm),
-                f"{distance}_permanova_p": (test.p_value, perm),
-            }
+def _pcoa_step(c: _Comparison) -> Values:
+    m_ref, m_cand, pooled = c.m_ref, c.m_cand, c.pooled
+    matrices, settings = c.matrices, c.settings
+    D = matrices.get("braycurtis")
+    if D is None:
+        D = BrayCurtis(pooled).matrix(block_rows=settings.block_rows)
+    coords, explained = pcoa(D, 2)
+    value = overlap_coefficient(coords[:m_ref], coords[m_ref:])
+    return {
+        "pcoa_overlap": (
+            value,
+            {
+                "explained": explained.tolist(),
+                "bins": 10,
+                "n_real": m_ref,
+                "n_synthetic": m_cand,
+            },
+        )
+    }
 
-        out |= run.step(
+
+def _tree_reason(c: _Comparison) -> str | None:
+    return c.tree.reason
+
+
+FIDELITY_STEPS: tuple[Step, ...] = (
+    Step("sparsity", tuple(_names("sparsity")), _sparsity_step),
+    Step("prevalence", tuple(_names("prevalence")), _prevalence_step),
+    Step(
+        "alpha diversity",
+        tuple(n for n in _names("alpha diversity") if not n.startswith("faith")),
+        _alpha_step,
+    ),
+    Step("faith pd", ("faith_pd_wasserstein", "faith_pd_ks"), _faith_step, _tree_reason),
+    *(
+        Step(
             f"beta {distance}",
-            _beta_names(distance),
-            beta_step,
-            unavailable=tree.reason if phylogenetic else None,
+            tuple(_beta_names(distance)),
+            partial(_beta_step, distance=distance),
+            _tree_reason if distance in PHYLOGENETIC else None,
         )
-
-    def correlation_step() -> Values:
-        result = correlation_difference(P, Q, settings.correlation_taxa)
-        if figures is not None:
-            corr = figures.setdefault("correlation", {"taxa": ref.features[result.columns]})
-            corr[ref.name] = result.real
-            corr[cand.name] = result.synthetic
-        return {"correlation_difference": (result.value, {"taxa": len(result.columns)})}
-
-    out |= run.step("correlation", ["correlation_difference"], correlation_step)
-
-    def c2st_step() -> Values:
-        from synthomics.preprocessing.microbiome import clr_transform
-
-        n_c = min(settings.max_c2st_samples, len(P), len(Q))
-        rows_r, rows_s = subsample(len(P), n_c, rng), subsample(len(Q), n_c, rng)
-        both = np.vstack([P[rows_r], Q[rows_s]])
-        columns = top_prevalent(both, settings.c2st_taxa)
-        features = clr_transform(both)[:, columns]
-        auc, details = c2st_auc(
-            features[:n_c], features[n_c:], folds=settings.c2st_folds, seed=settings.seed
-        )
-        details |= {"taxa": len(columns), "null_se": auc_null_se(n_c, n_c)}
-        return {"c2st_auc": (auc, details)}
-
-    out |= run.step("c2st", ["c2st_auc"], c2st_step)
-
-    def pcoa_step() -> Values:
-        D = matrices.get("braycurtis")
-        if D is None:
-            D = BrayCurtis(pooled).matrix(block_rows=settings.block_rows)
-        coords, explained = pcoa(D, 2)
-        value = overlap_coefficient(coords[:m_ref], coords[m_ref:])
-        return {
-            "pcoa_overlap": (
-                value,
-                {
-                    "explained": explained.tolist(),
-                    "bins": 10,
-                    "n_real": m_ref,
-                    "n_synthetic": m_cand,
-                },
-            )
-        }
-
-    out |= run.step("pcoa", ["pcoa_overlap"], pcoa_step)
-    return out
+        for distance in BETA_DISTANCES
+    ),
+    Step("correlation", ("correlation_difference",), _correlation_step),
+    Step("c2st", ("c2st_auc",), _c2st_step),
+    Step("pcoa", ("pcoa_overlap",), _pcoa_step),
+)
+"""The microbiome fidelity steps, in order, with the metrics each fills."""
 
 
 def _engine(distance: str, X: np.ndarray, tree: _Tree) -> PairwiseDistance:
@@ -329,6 +364,37 @@ def _engine(distance: str, X: np.ndarray, tree: _Tree) -> PairwiseDistance:
 
 
 # --------------------------------------------------------------------------- privacy
+
+
+def _dcr_step(case: PrivacyCase) -> Values:
+    result = dcr_from_distances(case.search("S", "R"), case.search("H", "R"))
+    if case.figures is not None:
+        dists = case.figures.setdefault("dcr", {})
+        dists.setdefault(f"{case.holdout.name} (held out)", result.holdout_dcr)
+        dists[case.cand.name] = result.synthetic_dcr
+    details = {**result.details(), **case.sizes}
+    n_syn = len(result.synthetic_dcr)
+    return {
+        "dcr_ratio": (result.dcr_ratio, details),
+        "dcr_close_share": (
+            result.dcr_close_share,
+            {**details, "null_se": share_se(0.05, n_syn)},
+        ),
+        "exact_copies": (result.exact_copies, details),
+        "near_copies": (result.near_copies, {**details, "null_se": share_se(0.01, n_syn)}),
+    }
+
+
+PRIVACY_STEPS: tuple[Step, ...] = (
+    Step(
+        "dcr",
+        ("dcr_ratio", "dcr_close_share", "exact_copies", "near_copies"),
+        _dcr_step,
+        needs_train,
+    ),
+    *ATTACK_STEPS,
+)
+"""The microbiome privacy steps, in order, with the metrics each fills."""
 
 
 def _privacy(
@@ -347,7 +413,6 @@ def _privacy(
     need equal-size sets: the larger set of each pair is subsampled to the smaller one.
     """
     names = [s.name for s in METRICS if s.family == "privacy"]
-    unavailable = None if train is not None else "needs the training set (train=...)"
     search: NeighbourSearch | None = None
     if train is not None:
         search = NeighbourSearch(
@@ -365,31 +430,6 @@ def _privacy(
         "distance": "Hellinger",
     }
 
-    def dcr_step() -> Values:
-        result = dcr_from_distances(search("S", "R"), search("H", "R"))
-        if figures is not None:
-            dists = figures.setdefault("dcr", {})
-            dists.setdefault(f"{holdout.name} (held out)", result.holdout_dcr)
-            dists[cand.name] = result.synthetic_dcr
-        details = {**result.details(), **sizes}
-        n_syn = len(result.synthetic_dcr)
-        return {
-            "dcr_ratio": (result.dcr_ratio, details),
-            "dcr_close_share": (
-                result.dcr_close_share,
-                {**details, "null_se": share_se(0.05, n_syn)},
-            ),
-            "exact_copies": (result.exact_copies, details),
-            "near_copies": (result.near_copies, {**details, "null_se": share_se(0.01, n_syn)}),
-        }
-
-    out = run.step(
-        "dcr",
-        ["dcr_ratio", "dcr_close_share", "exact_copies", "near_copies"],
-        dcr_step,
-        unavailable,
-    )
-
     def paired(real: str) -> tuple[str, str, int]:
         """Names of equal-size versions of (real, synthetic), subsampling the larger."""
         sets = search.sets
@@ -406,20 +446,18 @@ def _privacy(
     def pairs() -> tuple[tuple[str, str, int], tuple[str, str, int]]:
         return paired("R"), paired("H")
 
-    out |= attack_steps(run, search, pairs, sizes, "Hellinger", unavailable)
+    case = PrivacyCase(cand, train, holdout, search, sizes, "Hellinger", pairs, figures)
+    out = run_table(run, PRIVACY_STEPS, case)
     return {n: out[n] for n in names}
 
 
 # --------------------------------------------------------------------------- utility
 
 
-@dataclass
-class _UtilityData:
-    columns: np.ndarray
-    train: tuple[np.ndarray, np.ndarray]
-    test: tuple[np.ndarray, np.ndarray]
-    trtr: dict[str, dict[str, float]] = field(default_factory=dict)
-    baseline: dict[float, float] = field(default_factory=dict)
+UTILITY = UtilityModels(
+    ("logistic", "boosting"), train_and_score, tstr_ratio, augmentation_gain
+)
+"""TSTR with logistic regression and gradient boosting on CLR features; AUC scores."""
 
 
 def _labelled(profiles: Profiles, label: str, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -437,53 +475,6 @@ def _labelled(profiles: Profiles, label: str, columns: np.ndarray) -> tuple[np.n
     keep = y.notna().to_numpy()
     X = clr_transform(profiles.proportions[keep])[:, columns]
     return X, y[keep].astype(str).to_numpy()
-
-
-def _utility(
-    cand: Profiles,
-    data: _UtilityData | None,
-    label: str | None,
-    unavailable: str | None,
-    settings: _Settings,
-    run: _Runner,
-    figures: dict[str, Any] | None,
-) -> dict[str, MetricResult]:
-    def tstr_step(kind: str) -> Values:
-        synthetic = _labelled(cand, label, data.columns)
-        if kind not in data.trtr:
-            data.trtr[kind] = train_and_score(kind, *data.train, *data.test, seed=settings.seed)
-        ratio, details = tstr_ratio(
-            kind, data.train, synthetic, data.test, settings.seed, trtr=data.trtr[kind]
-        )
-        return {
-            f"tstr_ratio_{kind}": (
-                ratio,
-                {**details, "label": label, "n_synthetic": len(synthetic[1])},
-            )
-        }
-
-    def augmentation_step() -> Values:
-        synthetic = _labelled(cand, label, data.columns)
-        gain, details = augmentation_gain(
-            data.train,
-            synthetic,
-            data.test,
-            settings.augmentation_fractions,
-            settings.seed,
-            baseline=data.baseline,
-        )
-        if figures is not None:
-            figures.setdefault("augmentation", {})[cand.name] = details
-        return {"augmentation_gain": (gain, {**details, "label": label})}
-
-    out = run.step(
-        "tstr logistic", ["tstr_ratio_logistic"], lambda: tstr_step("logistic"), unavailable
-    )
-    out |= run.step(
-        "tstr boosting", ["tstr_ratio_boosting"], lambda: tstr_step("boosting"), unavailable
-    )
-    out |= run.step("augmentation", ["augmentation_gain"], augmentation_step, unavailable)
-    return out
 
 
 # --------------------------------------------------------------------------- protocol
@@ -615,13 +606,7 @@ def evaluate(
         off_tree,
         frozenset(skip),
     )
-    unknown = [s for s in skip if s not in {m.name for m in METRICS} | {m.group for m in METRICS}]
-    if unknown:
-        raise InputError(
-            None,
-            f"unknown metric or group to skip: {unknown}",
-            expected="names from synthomics.metrics.METRICS or their groups",
-        )
+    check_skip(skip, METRICS, "synthomics.metrics.METRICS")
     test = as_profiles(real_test, "real")
     sets = [
         (name, align_features(test, as_profiles(d, name)))
@@ -644,54 +629,42 @@ def evaluate(
     notes: list[str] = [tree_note] if tree_note and tree_info.incidence is not None else []
 
     # ---- sample sizes
-    def cap(p: Profiles, generator: np.random.Generator) -> Profiles:
-        return p.subset(subsample(p.n_samples, max_samples, generator))
-
-    test_c = cap(test, rng)
-    train_c = cap(train_p, rng) if train_p is not None else None
+    test_c = capped(test, max_samples, rng)
+    train_c = capped(train_p, max_samples, rng) if train_p is not None else None
     # each synthetic set draws from its own fresh stream, the same for every set, so that
     # adding, removing, reordering or renaming sets changes no set's subsamples or scores
     set_rngs = {name: _stream(seed, "synthetic set") for name, _ in sets}
-    sets_c = [(name, cap(p, set_rngs[name])) for name, p in sets]
+    sets_c = [(name, capped(p, max_samples, set_rngs[name])) for name, p in sets]
     for p, full in [
         (test_c, test),
         *[(s, f) for (_, s), (_, f) in zip(sets_c, sets, strict=True)],
         *([(train_c, train_p)] if train_p is not None else []),
     ]:
-        if p.n_samples < full.n_samples:
-            notes.append(
-                f"{full.name}: {p.n_samples:,} of {full.n_samples:,} samples used "
-                f"(max_samples = {max_samples:,}, seed {seed})."
-            )
-    n_fid = min([test_c.n_samples, *(s.n_samples for _, s in sets_c)])
-    if train_c is not None and train_c.n_samples >= 2:
-        n_fid = min(n_fid, train_c.n_samples)
-        reference = test_c.subset(subsample(test_c.n_samples, n_fid, rng), "real")
-        floor_cand = train_c.subset(subsample(train_c.n_samples, n_fid, rng), "real (floor)")
+        note = cap_note(full, p, "sample", "max_samples", max_samples, seed)
+        notes.extend([note] if note else [])
+    split = fidelity_split(
+        test_c,
+        train_c,
+        [s.n_samples for _, s in sets_c],
+        lambda key: rng,
+        min_n=2,
+        unit="sample",
+        hint=" (more for C2ST)",
+    )
+    n_fid, reference, floor_cand = split.n, split.reference, split.floor
+    if split.source == "train":
         notes.append(
             f"Fidelity: {n_fid:,} real test samples against {n_fid:,} samples of each "
             f"synthetic set; the floor compares them with {n_fid:,} real training "
             f"samples (seeded subsamples, seed {seed})."
         )
     else:
-        n_fid = min(n_fid, test_c.n_samples // 2)
-        order = rng.permutation(test_c.n_samples)
-        reference = test_c.subset(np.sort(order[:n_fid]), "real")
-        floor_cand = test_c.subset(np.sort(order[n_fid : 2 * n_fid]), "real (floor)")
         notes.append(
             f"Fidelity: no training set, so the real test set is split in two halves "
             f"of {n_fid:,}; synthetic sets are compared with the first half at "
             f"{n_fid:,} samples each, the floor is half against half (seed {seed})."
         )
-    if n_fid < 2:
-        raise InputError(
-            None,
-            f"only {n_fid} sample(s) per set to compare",
-            expected="at least 2 real and 2 synthetic samples (more for C2ST)",
-        )
-    candidates = [
-        (name, s.subset(subsample(s.n_samples, n_fid, set_rngs[name]), name)) for name, s in sets_c
-    ]
+    candidates = draw_candidates(sets_c, n_fid, set_rngs.__getitem__)
     larger = [f"{name} {s.n_samples:,}" for name, s in sets_c if s.n_samples > n_fid]
     if test_c.n_samples > n_fid:
         larger.insert(0, f"real test {test_c.n_samples:,}")
@@ -720,12 +693,8 @@ def evaluate(
         )
 
     # ---- privacy sets: synthetic vs train with the test set held out; floor: test halves
-    holdout_floor = cand_floor = None
     if train_c is not None:
-        half = test_c.n_samples // 2
-        order = rng.permutation(test_c.n_samples)
-        cand_floor = test_c.subset(np.sort(order[:half]), "real half A")
-        holdout_floor = test_c.subset(np.sort(order[half : 2 * half]), "real half B")
+        cand_floor, holdout_floor, half = privacy_halves(test_c, rng)
         notes.append(
             f"Privacy: distances are Hellinger; synthetic samples against "
             f"{train_c.n_samples:,} training samples, with {test_c.n_samples:,} test "
@@ -733,86 +702,69 @@ def evaluate(
             f"set's place and holds out the other {half:,}."
         )
 
-    utility_data = None
-    utility_unavailable = None
-    if label is None:
-        utility_unavailable = "needs a label column (label=...)"
-    elif train_c is None:
-        utility_unavailable = "needs the training set (train=...)"
-    else:
-        try:
-            columns = top_prevalent(train_c.proportions, utility_taxa)
-            utility_data = _UtilityData(
-                columns, _labelled(train_c, label, columns), _labelled(test_c, label, columns)
-            )
-        except InputError as exc:
-            utility_unavailable = str(exc)
-
-    steps_per_set = 4 + len(BETA_DISTANCES) + 3 + 3 + 3
-    figures: dict[str, Any] = {}
-    results: dict[str, list[MetricResult]] = {}
-    total = steps_per_set * (len(candidates) + 1)
-    with progress_task(progress, "evaluating", total) as task:
-        run = _Runner(settings.skip, task)
-        # ---- floor
-        run.describe("real-vs-real floor")
-        floor: dict[str, MetricResult] = {}
-        floor_rng = _stream(seed, "real-vs-real floor")
-        floor |= _fidelity(
-            reference,
-            floor_cand,
-            dist_ref,
-            subsample(n_fid, m, floor_rng),
-            tree_info,
-            settings,
-            run,
-            floor_rng,
-            None,
+    def utility_data_of() -> UtilityData:
+        columns = top_prevalent(train_c.proportions, utility_taxa)
+        return UtilityData(
+            columns,
+            _labelled(train_c, label, columns),
+            _labelled(test_c, label, columns),
+            lambda p: _labelled(p, label, columns),
         )
+
+    utility = utility_setup(
+        UTILITY, label, train_c, utility_data_of, seed, settings.augmentation_fractions
+    )
+
+    # ---- the floor: real sets in the synthetic set's place
+    floor_rng = _stream(seed, "real-vs-real floor")
+
+    def floor_steps(run: _Runner) -> dict[str, MetricResult]:
+        floor_dist = subsample(n_fid, m, floor_rng)
+        case = _Comparison(
+            reference, floor_cand, dist_ref, floor_dist, tree_info, settings, floor_rng, None
+        )
+        floor = run_table(run, FIDELITY_STEPS, case)
         if train_c is not None:
             floor |= _privacy(cand_floor, train_c, holdout_floor, settings, run, floor_rng, None)
         else:
             floor |= _privacy(test_c, None, test_c, settings, run, floor_rng, None)
-        for name in ("tstr_ratio_logistic", "tstr_ratio_boosting", "augmentation_gain"):
-            floor[name] = make_result(
-                name, None, status="n/a", error=utility_unavailable or "defined by construction"
-            )
-            run.advance()
-        if utility_data is not None:
-            for name in ("tstr_ratio_logistic", "tstr_ratio_boosting"):
-                floor[name] = make_result(name, 1.0, {"definition": "TRTR / TRTR"}, status="info")
-        # ---- synthetic sets
-        for name, cand in candidates:
-            run.describe(f"{name}: fidelity")
-            set_rng = set_rngs[name]
-            records = _fidelity(
-                reference,
-                cand,
-                dist_ref,
-                subsample(n_fid, m, set_rng),
-                tree_info,
-                settings,
-                run,
-                set_rng,
-                figures,
-            )
-            run.describe(f"{name}: privacy")
-            full = dict(sets_c)[name]
-            records |= _privacy(full, train_c, test_c, settings, run, set_rng, figures)
-            run.describe(f"{name}: utility")
-            records |= _utility(
-                full, utility_data, label, utility_unavailable, settings, run, figures
-            )
-            results[name] = judged_in_order(records, floor, METRICS)
-        floor_list = [floor[s.name] for s in METRICS]
-        run.describe("done")
+        return floor
+
+    # ---- each synthetic set: fidelity at n_fid, privacy and utility on the capped set
+    figures: dict[str, Any] = {}
+    full_sets, candidate_sets = dict(sets_c), dict(candidates)
+
+    def fidelity(run: _Runner, name: str) -> dict[str, MetricResult]:
+        set_rng, cand = set_rngs[name], candidate_sets[name]
+        rows = subsample(n_fid, m, set_rng)
+        case = _Comparison(reference, cand, dist_ref, rows, tree_info, settings, set_rng, figures)
+        return run_table(run, FIDELITY_STEPS, case)
+
+    def privacy(run: _Runner, name: str) -> dict[str, MetricResult]:
+        return _privacy(full_sets[name], train_c, test_c, settings, run, set_rngs[name], figures)
+
+    evaluation = run_evaluation(
+        omics="microbiome",
+        specs=METRICS,
+        skip=settings.skip,
+        progress=progress,
+        title="evaluating",
+        steps_per_set=len(FIDELITY_STEPS) + len(PRIVACY_STEPS) + len(UTILITY.names),
+        floor_steps=floor_steps,
+        sets={name: full_sets[name] for name, _ in candidates},
+        fidelity=fidelity,
+        privacy=privacy,
+        utility=utility,
+        figures=figures,
+        notes=notes,
+    )
 
     figures["sets"] = _set_summaries(reference, candidates, tree_info)
     figures["pcoa"] = _joint_pcoa(reference, candidates, min(m, 500), rng, block_rows)
     figures["taxa"] = list(map(str, test.features))
     figures["separation"] = separation_figure_data(reference, floor_cand, candidates)
-    if utility_data is not None:
-        figures["trtr"] = dict(utility_data.trtr)
+    if utility.data is not None:
+        figures["trtr"] = dict(utility.data.trtr)
     settings_out = {
         "seed": seed,
         "n_fidelity": n_fid,
@@ -838,18 +790,9 @@ def evaluate(
         "shannon_log_base": "e",
         "floor_source": "train" if train_c is not None else "test halves",
     }
-    run.timings["total"] = time.perf_counter() - started
-    return Evaluation(
-        omics="microbiome",
-        set_names=[n for n, _ in candidates],
-        results=results,
-        floor=floor_list,
-        specs=list(METRICS),
-        settings=settings_out,
-        notes=notes,
-        figure_data=figures,
-        timings=run.timings,
-    )
+    evaluation.settings = settings_out
+    evaluation.timings["total"] = time.perf_counter() - started
+    return evaluation
 
 
 def _set_summaries(

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from synthomics.metrics.records import Evaluation
+from synthomics.metrics.results import Evaluation
 from synthomics.report.html import Figure, figure_image, format_value, set_colours
 
 

@@ -5,7 +5,7 @@ Both are written atomically (:func:`synthomics.io.atomic.atomic_path`).
 ``metrics.tsv`` is long: one row per (set, metric), the real-vs-real floor included as
 the set ``real-vs-real floor``; columns ``set, metric, family, group, direction, value,
 floor, target, status, error``. ``metrics.json`` holds everything
-(:meth:`~synthomics.metrics.records.Evaluation.to_dict`): settings, notes, timings, the
+(:meth:`~synthomics.metrics.results.Evaluation.to_dict`): settings, notes, timings, the
 metric registry and every record with its details.
 """
 
@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from synthomics.io.atomic import atomic_path
-from synthomics.metrics.records import Evaluation
+from synthomics.metrics.results import Evaluation
 
 FLOOR_SET = "real-vs-real floor"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from synthomics.metrics.records import Evaluation
+from synthomics.metrics.results import Evaluation
 from synthomics.report.figure_parts import augmentation_figure, dcr_figure
 from synthomics.report.figure_parts import grid_shape as _grid
 from synthomics.report.figure_parts import metric_text as _metric_text

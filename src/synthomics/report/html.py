@@ -2,7 +2,7 @@
 
 Nothing here knows about microbiomes. An omics module (e.g.
 :mod:`synthomics.report.microbiome_figures`) turns an
-:class:`~synthomics.metrics.records.Evaluation` into :class:`Section` objects holding
+:class:`~synthomics.metrics.results.Evaluation` into :class:`Section` objects holding
 :class:`Figure` objects; :func:`render_report` lays them out after a one-screen overview
 (scorecard per synthetic set and family, headline metrics with their real-vs-real floor)
 and before the full metrics table (which-is-better arrows, floor, colour-coded status)
@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthomics.metrics.records import FAMILIES, Evaluation, MetricResult, MetricSpec
+from synthomics.metrics.results import Evaluation, MetricResult
+from synthomics.metrics.specs import FAMILIES, MetricSpec
 from synthomics.report.verdict import set_verdicts
 
 REAL_COLOUR = "#3b3b3b"

@@ -1,6 +1,6 @@
 """Figures of the microbiome evaluation report, drawn from ``Evaluation.figure_data``.
 
-Each function takes an :class:`~synthomics.metrics.records.Evaluation` and returns a
+Each function takes an :class:`~synthomics.metrics.results.Evaluation` and returns a
 :class:`~synthomics.report.html.Figure` (or ``None`` when its data is absent). Real data
 is always dark grey and each synthetic set keeps its colour in every figure
 (:func:`~synthomics.report.html.set_colours`). Matplotlib is used through
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from synthomics.metrics.records import Evaluation
+from synthomics.metrics.results import Evaluation
 from synthomics.report.figure_parts import augmentation_figure, dcr_figure
 from synthomics.report.figure_parts import grid_shape as _grid
 from synthomics.report.figure_parts import metric_text as _metric_text

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from synthomics.metrics.records import Evaluation
+from synthomics.metrics.results import Evaluation
 from synthomics.report.figure_parts import new_figure, style_axes
 from synthomics.report.html import Figure, Section, figure_image, render_report
 

@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from synthomics.metrics.records import FAMILIES, Evaluation, MetricResult
+from synthomics.metrics.results import Evaluation, MetricResult
+from synthomics.metrics.specs import FAMILIES
 
 TERMINAL_HEADLINE: dict[str, str] = {
     "c2st_auc": "C2ST",

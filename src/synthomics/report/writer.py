@@ -17,7 +17,7 @@ from typing import Any
 
 from synthomics.errors import InputError
 from synthomics.io.atomic import atomic_path
-from synthomics.metrics.records import Evaluation
+from synthomics.metrics.results import Evaluation
 from synthomics.report.files import write_metrics_json, write_metrics_tsv
 from synthomics.report.html import render_report
 

@@ -1,5 +1,5 @@
-# Over 450 lines: the genotype step table; subsampling and the floor still repeat
-# metrics/protocol.py (the next fold).
+# Over 450 lines: the genotype data (Genotypes, alignment) and steps with their data
+# preparation (caps, notes); the run itself is metrics/engine.py.
 """The genotype evaluation protocol: every metric, for every synthetic set, beside the real floor.
 
 :func:`evaluate_genotypes` compares one or several synthetic genotype sets with real data,
@@ -23,7 +23,7 @@ Real-vs-real floor
     fidelity ``n`` training individuals (without ``train``: the second half of
     ``real_test`` against the first); for privacy half of ``real_test`` standing in for
     the synthetic set and the other half held out. Each value is judged against it
-    (:func:`synthomics.metrics.records.judge`).
+    (:func:`synthomics.metrics.specs.judge`).
 
 Data: haplotype layouts are summed to dosages (:func:`synthomics.preprocessing.genotype.
 to_dosage`); synthetic and training sets are aligned to the test set's variants by
@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -54,8 +54,29 @@ from scipy.stats import wasserstein_distance
 
 from synthomics.container import MISSING
 from synthomics.errors import InputError
+from synthomics.metrics.engine import (
+    ATTACK_STEPS,
+    PrivacyCase,
+    Step,
+    StepRunner,
+    UtilityData,
+    UtilityModels,
+    Values,
+    cap_note,
+    capped,
+    check_skip,
+    draw_candidates,
+    fidelity_split,
+    name_sets,
+    needs_train,
+    privacy_halves,
+    run_evaluation,
+    run_table,
+    stream,
+    utility_setup,
+)
 from synthomics.metrics.genotype import distances, ld, population
-from synthomics.metrics.genotype.specs import GENOTYPE_METRICS, GENOTYPE_SPECS
+from synthomics.metrics.genotype.specs import GENOTYPE_METRICS
 from synthomics.metrics.genotype.utility import (
     augmentation_curve,
     fit_and_score,
@@ -67,17 +88,8 @@ from synthomics.metrics.privacy import (
     dcr_from_distances,
 )
 from synthomics.metrics.profiles import subsample
-from synthomics.metrics.records import Evaluation, MetricResult, make_result
-from synthomics.metrics.steps import (
-    StepRunner,
-    Values,
-    attack_steps,
-    judged_in_order,
-    name_sets,
-    stream,
-)
+from synthomics.metrics.results import Evaluation, MetricResult
 from synthomics.metrics.utility import absent_class_note
-from synthomics.progress import progress_task
 
 # --------------------------------------------------------------------------- data
 
@@ -109,6 +121,11 @@ class Genotypes:
     @property
     def n(self) -> int:
         return int(self.dosage.shape[0])
+
+    @property
+    def n_samples(self) -> int:
+        """Individuals in the set (the name the evaluation engine reads)."""
+        return self.n
 
     def subset(self, rows: np.ndarray, name: str | None = None) -> Genotypes:
         return Genotypes(
@@ -234,148 +251,177 @@ class _Reference:
     coded: distances.Coded
 
 
-def _fidelity(
-    ref: _Reference,
-    cand: Genotypes,
-    settings: _Settings,
-    run: StepRunner,
-    figures: dict[str, Any] | None,
-) -> dict[str, MetricResult]:
-    """All fidelity metrics of ``cand`` against the reference (same number of individuals)."""
+@dataclass
+class _Pair:
+    """One fidelity comparison: a set against the real reference (same number of
+    individuals); ``figures`` receives the figure data (``None`` for the floor)."""
+
+    ref: _Reference
+    cand: Genotypes
+    settings: _Settings
+    figures: dict[str, Any] | None
+
+
+def _frequency_step(c: _Pair) -> Values:
+    ref, cand, settings, figures = c.ref, c.cand, c.settings, c.figures
     R, S = ref.genotypes.dosage, cand.dosage
-    out: dict[str, MetricResult] = {}
+    rng = stream(settings.seed, "heterozygosity null")
+    het_r, het_s = population.heterozygosity(R), population.heterozygosity(S)
+    p, q = population.alt_allele_frequencies(R), population.alt_allele_frequencies(S)
+    if figures is not None:
+        shown = subsample(len(p), 5000, stream(settings.seed, "allele frequency figure"))
+        freq = figures.setdefault("allele_frequency", {"real": p[shown]})
+        freq[cand.name] = q[shown]
+        het = figures.setdefault("heterozygosity", {"real": het_r})
+        het[cand.name] = het_s
+    return {
+        "allele_frequency_pearson": (
+            population.allele_frequency_pearson(R, S),
+            {"variants": int(np.sum(np.isfinite(p) & np.isfinite(q)))},
+        ),
+        "heterozygosity_wasserstein": (
+            population.heterozygosity_wasserstein(R, S),
+            {
+                "real_mean": float(np.nanmean(het_r)),
+                "synthetic_mean": float(np.nanmean(het_s)),
+                "null_se": permutation_se(wasserstein_distance, het_r, het_s, rng),
+            },
+        ),
+    }
 
-    def frequency_step() -> Values:
-        rng = stream(settings.seed, "heterozygosity null")
-        het_r, het_s = population.heterozygosity(R), population.heterozygosity(S)
-        p, q = population.alt_allele_frequencies(R), population.alt_allele_frequencies(S)
-        if figures is not None:
-            shown = subsample(len(p), 5000, stream(settings.seed, "allele frequency figure"))
-            freq = figures.setdefault("allele_frequency", {"real": p[shown]})
-            freq[cand.name] = q[shown]
-            het = figures.setdefault("heterozygosity", {"real": het_r})
-            het[cand.name] = het_s
-        return {
-            "allele_frequency_pearson": (
-                population.allele_frequency_pearson(R, S),
-                {"variants": int(np.sum(np.isfinite(p) & np.isfinite(q)))},
-            ),
-            "heterozygosity_wasserstein": (
-                population.heterozygosity_wasserstein(R, S),
-                {
-                    "real_mean": float(np.nanmean(het_r)),
-                    "synthetic_mean": float(np.nanmean(het_s)),
-                    "null_se": permutation_se(wasserstein_distance, het_r, het_s, rng),
-                },
-            ),
+
+def _ld_step(c: _Pair) -> Values:
+    ref, cand, settings, figures = c.ref, c.cand, c.settings, c.figures
+    R, S = ref.genotypes.dosage, cand.dosage
+    result = ld.ld_comparison(
+        R, S, ref.positions, ref.chroms, settings.ld_edges, settings.ld_block_variants
+    )
+    if figures is not None:
+        curves = figures.setdefault(
+            "ld",
+            {
+                "edges": result.edges,
+                "centres": result.centres,
+                "pairs": result.pairs,
+                "real": result.reference,
+            },
+        )
+        curves[cand.name] = result.candidate
+    details = {
+        "pairs": result.n_pairs,
+        "bins": len(result.edges) - 1,
+        "max_distance_bp": float(result.edges[-1]),
+        "n_individuals": len(S),
+    }
+    return {
+        "ld_decay_max_gap": (result.max_gap, details),
+        "ld_r2_pearson": (result.r2_pearson, details),
+    }
+
+
+def _pca_step(c: _Pair) -> Values:
+    ref, cand, settings, figures = c.ref, c.cand, c.settings, c.figures
+    S = cand.dosage
+    rng = stream(settings.seed, "pca null")
+    coords = ref.pca.transform(S)
+    w1 = population.pc_wasserstein(ref.coords, coords)
+    if figures is not None:
+        pca = figures.setdefault(
+            "pca",
+            {"real": ref.coords, "explained": ref.pca.explained.tolist()},
+        )
+        pca[cand.name] = coords
+    values: Values = {}
+    for k, name in enumerate(("pca_pc1_wasserstein", "pca_pc2_wasserstein")):
+        if k < len(w1):
+            se = permutation_se(wasserstein_distance, ref.coords[:, k], coords[:, k], rng)
+            values[name] = (
+                w1[k],
+                {"explained": float(ref.pca.explained[k]), "null_se": se},
+            )
+    return values
+
+
+def _hamming_step(c: _Pair) -> Values:
+    ref, cand, settings, figures = c.ref, c.cand, c.settings, c.figures
+    S = cand.dosage
+    rows = subsample(cand.n, len(ref.distance_rows), stream(settings.seed, "distance rows"))
+    coded = distances.Coded(S[rows])
+    within = distances.within_distances(
+        distances.hamming_matrix(coded, block_rows=settings.block_rows)
+    )
+    between = (
+        distances.hamming_matrix(ref.coded, coded, block_rows=settings.block_rows)
+        .ravel()
+        .astype(np.float64)
+    )
+    if figures is not None:
+        rng = stream(settings.seed, "hamming figure")
+        ham = figures.setdefault(
+            "hamming", {"real": ref.within[subsample(len(ref.within), 20000, rng)]}
+        )
+        ham[cand.name] = {
+            "within": within[subsample(len(within), 20000, rng)],
+            "between": between[subsample(len(between), 20000, rng)],
         }
+    details = {
+        "n_individuals": len(rows),
+        "mean_real_real": float(ref.within.mean()),
+        "mean_synthetic_synthetic": float(within.mean()),
+        "mean_real_synthetic": float(between.mean()),
+    }
+    return {
+        "hamming_within_wasserstein": (
+            distances.distance_distribution_gap(within, ref.within),
+            details,
+        ),
+        "hamming_between_wasserstein": (
+            distances.distance_distribution_gap(between, ref.within),
+            details,
+        ),
+    }
 
-    out |= run.step(
+
+FIDELITY_STEPS: tuple[Step, ...] = (
+    Step(
         "allele frequencies",
-        ["allele_frequency_pearson", "heterozygosity_wasserstein"],
-        frequency_step,
-    )
-
-    def ld_step() -> Values:
-        result = ld.ld_comparison(
-            R, S, ref.positions, ref.chroms, settings.ld_edges, settings.ld_block_variants
-        )
-        if figures is not None:
-            curves = figures.setdefault(
-                "ld",
-                {
-                    "edges": result.edges,
-                    "centres": result.centres,
-                    "pairs": result.pairs,
-                    "real": result.reference,
-                },
-            )
-            curves[cand.name] = result.candidate
-        details = {
-            "pairs": result.n_pairs,
-            "bins": len(result.edges) - 1,
-            "max_distance_bp": float(result.edges[-1]),
-            "n_individuals": len(S),
-        }
-        return {
-            "ld_decay_max_gap": (result.max_gap, details),
-            "ld_r2_pearson": (result.r2_pearson, details),
-        }
-
-    out |= run.step("linkage disequilibrium", ["ld_decay_max_gap", "ld_r2_pearson"], ld_step)
-
-    def pca_step() -> Values:
-        rng = stream(settings.seed, "pca null")
-        coords = ref.pca.transform(S)
-        w1 = population.pc_wasserstein(ref.coords, coords)
-        if figures is not None:
-            pca = figures.setdefault(
-                "pca",
-                {"real": ref.coords, "explained": ref.pca.explained.tolist()},
-            )
-            pca[cand.name] = coords
-        values: Values = {}
-        for k, name in enumerate(("pca_pc1_wasserstein", "pca_pc2_wasserstein")):
-            if k < len(w1):
-                se = permutation_se(wasserstein_distance, ref.coords[:, k], coords[:, k], rng)
-                values[name] = (
-                    w1[k],
-                    {"explained": float(ref.pca.explained[k]), "null_se": se},
-                )
-        return values
-
-    out |= run.step(
-        "population structure", ["pca_pc1_wasserstein", "pca_pc2_wasserstein"], pca_step
-    )
-
-    def hamming_step() -> Values:
-        rows = subsample(cand.n, len(ref.distance_rows), stream(settings.seed, "distance rows"))
-        coded = distances.Coded(S[rows])
-        within = distances.within_distances(
-            distances.hamming_matrix(coded, block_rows=settings.block_rows)
-        )
-        between = (
-            distances.hamming_matrix(ref.coded, coded, block_rows=settings.block_rows)
-            .ravel()
-            .astype(np.float64)
-        )
-        if figures is not None:
-            rng = stream(settings.seed, "hamming figure")
-            ham = figures.setdefault(
-                "hamming", {"real": ref.within[subsample(len(ref.within), 20000, rng)]}
-            )
-            ham[cand.name] = {
-                "within": within[subsample(len(within), 20000, rng)],
-                "between": between[subsample(len(between), 20000, rng)],
-            }
-        details = {
-            "n_individuals": len(rows),
-            "mean_real_real": float(ref.within.mean()),
-            "mean_synthetic_synthetic": float(within.mean()),
-            "mean_real_synthetic": float(between.mean()),
-        }
-        return {
-            "hamming_within_wasserstein": (
-                distances.distance_distribution_gap(within, ref.within),
-                details,
-            ),
-            "hamming_between_wasserstein": (
-                distances.distance_distribution_gap(between, ref.within),
-                details,
-            ),
-        }
-
-    out |= run.step(
+        ("allele_frequency_pearson", "heterozygosity_wasserstein"),
+        _frequency_step,
+    ),
+    Step("linkage disequilibrium", ("ld_decay_max_gap", "ld_r2_pearson"), _ld_step),
+    Step("population structure", ("pca_pc1_wasserstein", "pca_pc2_wasserstein"), _pca_step),
+    Step(
         "Hamming distances",
-        ["hamming_within_wasserstein", "hamming_between_wasserstein"],
-        hamming_step,
-    )
-    return out
+        ("hamming_within_wasserstein", "hamming_between_wasserstein"),
+        _hamming_step,
+    ),
+)
+"""The genotype fidelity steps, in order, with the metrics each fills."""
 
 
 # --------------------------------------------------------------------------- privacy
 
 PRIVACY_NAMES = [s.name for s in GENOTYPE_METRICS if s.family == "privacy"]
+
+
+def _dcr_step(case: PrivacyCase) -> Values:
+    result = dcr_from_distances(case.search("S", "R"), case.search("H", "R"))
+    if case.figures is not None:
+        dists = case.figures.setdefault("dcr", {})
+        dists.setdefault("real (held out)", result.holdout_dcr)
+        dists[case.cand.name] = result.synthetic_dcr
+    details = {**result.details(), **case.sizes}
+    return {
+        "exact_copies": (result.exact_copies, details),
+        "dcr_ratio": (result.dcr_ratio, details),
+    }
+
+
+PRIVACY_STEPS: tuple[Step, ...] = (
+    Step("dcr", ("exact_copies", "dcr_ratio"), _dcr_step, needs_train),
+    *ATTACK_STEPS,
+)
+"""The genotype privacy steps, in order, with the metrics each fills."""
 
 
 def _privacy(
@@ -387,7 +433,6 @@ def _privacy(
     figures: dict[str, Any] | None,
 ) -> dict[str, MetricResult]:
     """Privacy metrics of ``cand`` against ``train``, calibrated by ``holdout`` (Hamming)."""
-    unavailable = None if train is not None else "needs the training set (train=...)"
     search: distances.HammingNeighbours | None = None
     if train is not None:
         search = distances.HammingNeighbours(
@@ -399,20 +444,6 @@ def _privacy(
         "n_holdout": holdout.n,
         "distance": "Hamming",
     }
-
-    def dcr_step() -> Values:
-        result = dcr_from_distances(search("S", "R"), search("H", "R"))
-        if figures is not None:
-            dists = figures.setdefault("dcr", {})
-            dists.setdefault("real (held out)", result.holdout_dcr)
-            dists[cand.name] = result.synthetic_dcr
-        details = {**result.details(), **sizes}
-        return {
-            "exact_copies": (result.exact_copies, details),
-            "dcr_ratio": (result.dcr_ratio, details),
-        }
-
-    out = run.step("dcr", ["exact_copies", "dcr_ratio"], dcr_step, unavailable)
 
     def paired(real: str, rng: np.random.Generator) -> tuple[str, str, int]:
         """Names of equal-size versions of (real, synthetic), subsampling the larger."""
@@ -432,96 +463,54 @@ def _privacy(
         rng = stream(settings.seed, "adversarial accuracy pairs")
         return paired("R", rng), paired("H", rng)
 
-    out |= attack_steps(run, search, pairs, sizes, "Hamming", unavailable)
+    case = PrivacyCase(cand, train, holdout, search, sizes, "Hamming", pairs, figures)
+    out = run_table(run, PRIVACY_STEPS, case)
     return {n: out[n] for n in PRIVACY_NAMES}
 
 
 # --------------------------------------------------------------------------- utility
 
-UTILITY_NAMES = ["tstr_ratio_logistic", "tstr_ratio_mlp", "augmentation_gain"]
+UTILITY = UtilityModels(
+    ("logistic", "mlp"), fit_and_score, tstr_accuracy_ratio, augmentation_curve
+)
+"""TSTR with logistic regression and a small perceptron on imputed dosages; accuracy."""
 
 
-@dataclass
-class _UtilityData:
-    columns: np.ndarray
-    mean: np.ndarray
-    train: tuple[np.ndarray, np.ndarray]
-    test: tuple[np.ndarray, np.ndarray]
-    trtr: dict[str, dict[str, float]] = field(default_factory=dict)
-    baseline: dict[float, float] = field(default_factory=dict)
-
-    def features(self, g: Genotypes, label: str) -> tuple[np.ndarray, np.ndarray]:
-        if label not in g.obs.columns:
-            raise InputError(
-                g.source or g.name,
-                f"{g.name} has no column {label!r} for the labels",
-                expected=f"a {label!r} column in obs (for synthetic sets: a generator "
-                f"fitted with the labels)",
-            )
-        y = g.obs[label]
-        keep = y.notna().to_numpy()
-        X = impute_features(g.dosage[keep][:, self.columns], self.mean)
-        return X, y[keep].astype(str).to_numpy()
+def _features(
+    g: Genotypes, label: str, columns: np.ndarray, mean: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dosages of ``columns`` (missing calls: the training ``mean``) and labels of the
+    labelled individuals."""
+    if label not in g.obs.columns:
+        raise InputError(
+            g.source or g.name,
+            f"{g.name} has no column {label!r} for the labels",
+            expected=f"a {label!r} column in obs (for synthetic sets: a generator "
+            f"fitted with the labels)",
+        )
+    y = g.obs[label]
+    keep = y.notna().to_numpy()
+    X = impute_features(g.dosage[keep][:, columns], mean)
+    return X, y[keep].astype(str).to_numpy()
 
 
 def _utility_data(
     train: Genotypes, test: Genotypes, label: str, n_variants: int, seed: int
-) -> _UtilityData:
+) -> UtilityData:
     columns = subsample(train.dosage.shape[1], n_variants, stream(seed, "utility variants"))
     called = train.dosage[:, columns] != MISSING
     sums = np.where(called, train.dosage[:, columns], 0).sum(axis=0)
     mean = (sums / np.maximum(called.sum(axis=0), 1)).astype(np.float32)
-    data = _UtilityData(columns, mean, (np.empty(0), np.empty(0)), (np.empty(0), np.empty(0)))
-    data.train = data.features(train, label)
-    data.test = data.features(test, label)
-    return data
-
-
-def _utility(
-    cand: Genotypes,
-    data: _UtilityData | None,
-    label: str | None,
-    unavailable: str | None,
-    settings: _Settings,
-    run: StepRunner,
-    figures: dict[str, Any] | None,
-) -> dict[str, MetricResult]:
-    def tstr_step(kind: str) -> Values:
-        synthetic = data.features(cand, label)
-        if kind not in data.trtr:
-            data.trtr[kind] = fit_and_score(kind, *data.train, *data.test, seed=settings.seed)
-        ratio, details = tstr_accuracy_ratio(
-            kind, data.train, synthetic, data.test, settings.seed, trtr=data.trtr[kind]
-        )
-        details |= {"label": label, "n_synthetic": len(synthetic[1])}
-        return {f"tstr_ratio_{kind}": (ratio, details)}
-
-    def augmentation_step() -> Values:
-        synthetic = data.features(cand, label)
-        gain, details = augmentation_curve(
-            data.train,
-            synthetic,
-            data.test,
-            settings.augmentation_fractions,
-            settings.seed,
-            baseline=data.baseline,
-        )
-        if figures is not None:
-            figures.setdefault("augmentation", {})[cand.name] = details
-        return {"augmentation_gain": (gain, {**details, "label": label})}
-
-    out = run.step(
-        "tstr logistic", ["tstr_ratio_logistic"], lambda: tstr_step("logistic"), unavailable
+    return UtilityData(
+        columns,
+        _features(train, label, columns, mean),
+        _features(test, label, columns, mean),
+        lambda g: _features(g, label, columns, mean),
     )
-    out |= run.step("tstr mlp", ["tstr_ratio_mlp"], lambda: tstr_step("mlp"), unavailable)
-    out |= run.step("augmentation", ["augmentation_gain"], augmentation_step, unavailable)
-    return out
 
 
 # --------------------------------------------------------------------------- protocol
 
-
-STEPS_PER_SET = 4 + 3 + 3
 
 
 def evaluate_genotypes(
@@ -599,14 +588,7 @@ def evaluate_genotypes(
     >>> ev.value("copy", "allele_frequency_pearson")  # doctest: +SKIP
     """
     started = time.perf_counter()
-    known = {s.name for s in GENOTYPE_METRICS} | {s.group for s in GENOTYPE_METRICS}
-    unknown = [s for s in skip if s not in known]
-    if unknown:
-        raise InputError(
-            None,
-            f"unknown metric or group to skip: {unknown}",
-            expected="names from synthomics.metrics.genotype.GENOTYPE_METRICS or their groups",
-        )
+    check_skip(skip, GENOTYPE_METRICS, "synthomics.metrics.genotype.GENOTYPE_METRICS")
     settings = _Settings(
         seed,
         max_distance_individuals,
@@ -639,49 +621,36 @@ def evaluate_genotypes(
 
     # ---- sample sizes (each role its own fixed stream: names and order never matter)
     def cap(g: Genotypes, key: str) -> Genotypes:
-        rows = subsample(g.n, max_individuals, stream(seed, key))
-        if len(rows) < g.n:
-            notes.append(
-                f"{g.name}: {len(rows):,} of {g.n:,} individuals used "
-                f"(max_individuals = {max_individuals:,}, seed {seed})."
-            )
-        return g.subset(rows)
+        out = capped(g, max_individuals, stream(seed, key))
+        note = cap_note(g, out, "individual", "max_individuals", max_individuals, seed)
+        notes.extend([note] if note else [])
+        return out
 
     test_c = cap(test, "cap real test")
     train_c = cap(train_g, "cap real train") if train_g is not None else None
     sets_c = [(name, cap(g, "cap synthetic")) for name, g in sets]
-    n_fid = min([test_c.n, *(g.n for _, g in sets_c)])
-    if train_c is not None and train_c.n >= 2:
-        n_fid = min(n_fid, train_c.n)
-        reference = test_c.subset(subsample(test_c.n, n_fid, stream(seed, "fidelity real")))
-        floor_cand = train_c.subset(
-            subsample(train_c.n, n_fid, stream(seed, "fidelity floor")), "real (floor)"
-        )
+    split = fidelity_split(
+        test_c,
+        train_c,
+        [g.n for _, g in sets_c],
+        lambda key: stream(seed, key),
+        min_n=4,
+        unit="individual",
+    )
+    n_fid, reference, floor_cand = split.n, split.reference, split.floor
+    if split.source == "train":
         notes.append(
             f"Fidelity: {n_fid:,} real test individuals against {n_fid:,} of each synthetic "
             f"set; the floor compares them with {n_fid:,} real training individuals "
             f"(seeded subsamples, seed {seed})."
         )
     else:
-        n_fid = min(n_fid, test_c.n // 2)
-        order = stream(seed, "fidelity halves").permutation(test_c.n)
-        reference = test_c.subset(np.sort(order[:n_fid]))
-        floor_cand = test_c.subset(np.sort(order[n_fid : 2 * n_fid]), "real (floor)")
         notes.append(
             f"Fidelity: no training set, so the real test set is split in two halves of "
             f"{n_fid:,}; synthetic sets are compared with the first half, the floor is "
             f"half against half (seed {seed})."
         )
-    if n_fid < 4:
-        raise InputError(
-            None,
-            f"only {n_fid} individual(s) per set to compare",
-            expected="at least 4 real and 4 synthetic individuals",
-        )
-    candidates = [
-        (name, g.subset(subsample(g.n, n_fid, stream(seed, "fidelity synthetic")), name))
-        for name, g in sets_c
-    ]
+    candidates = draw_candidates(sets_c, n_fid, lambda name: stream(seed, "fidelity synthetic"))
     m = min(n_fid, max_distance_individuals)
     if m < n_fid:
         notes.append(
@@ -698,12 +667,8 @@ def evaluate_genotypes(
     )
 
     # ---- privacy sets: synthetic vs train with the test set held out; floor: test halves
-    cand_floor = holdout_floor = None
     if train_c is not None:
-        half = test_c.n // 2
-        order = stream(seed, "privacy halves").permutation(test_c.n)
-        cand_floor = test_c.subset(np.sort(order[:half]), "real half A")
-        holdout_floor = test_c.subset(np.sort(order[half : 2 * half]), "real half B")
+        cand_floor, holdout_floor, half = privacy_halves(test_c, stream(seed, "privacy halves"))
         notes.append(
             f"Privacy: Hamming distances (share of differing calls among variants called in "
             f"both); synthetic individuals against {train_c.n:,} training individuals, "
@@ -711,54 +676,45 @@ def evaluate_genotypes(
             f"individuals in the synthetic set's place and holds out the other {half:,}."
         )
 
-    utility_data = None
-    utility_unavailable = None
-    if label is None:
-        utility_unavailable = "needs a label column (label=...)"
-    elif train_c is None:
-        utility_unavailable = "needs the training set (train=...)"
-    else:
-        try:
-            utility_data = _utility_data(train_c, test_c, label, utility_variants, seed)
-        except InputError as exc:
-            utility_unavailable = str(exc)
-        else:
-            labelled = [(g.name, g.obs[label].dropna()) for _, g in sets_c if label in g.obs]
-            for name, y in [("real train", utility_data.train[1]), *labelled]:
-                note = absent_class_note(name, np.asarray(y), utility_data.test[1])
-                notes.extend([note] if note else [])
-            if len(utility_data.columns) < test.dosage.shape[1]:
-                notes.append(
-                    f"Utility: {len(utility_data.columns):,} of {test.dosage.shape[1]:,} "
-                    f"variants (seeded subset) as classifier features."
-                )
+    utility = utility_setup(
+        UTILITY,
+        label,
+        train_c,
+        lambda: _utility_data(train_c, test_c, label, utility_variants, seed),
+        seed,
+        settings.augmentation_fractions,
+    )
+    utility_data = utility.data
+    if utility_data is not None:
+        labelled = [(g.name, g.obs[label].dropna()) for _, g in sets_c if label in g.obs]
+        for name, y in [("real train", utility_data.train[1]), *labelled]:
+            note = absent_class_note(name, np.asarray(y), utility_data.test[1])
+            notes.extend([note] if note else [])
+        if len(utility_data.columns) < test.dosage.shape[1]:
+            notes.append(
+                f"Utility: {len(utility_data.columns):,} of {test.dosage.shape[1]:,} "
+                f"variants (seeded subset) as classifier features."
+            )
 
-    figures: dict[str, Any] = {}
-    results: dict[str, list[MetricResult]] = {}
-    total = STEPS_PER_SET * (len(candidates) + 1)
-    with progress_task(progress, "evaluating genotypes", total) as task:
-        run = StepRunner(settings.skip, task, GENOTYPE_SPECS)
+    # ---- the real reference's precomputations, shared by every fidelity comparison
+    refs: list[_Reference] = []
+
+    def prepare(run: StepRunner) -> None:
         run.describe("real reference")
         start = time.perf_counter()
         R = reference.dosage
         pca = population.RealPCA.fit(R, 2)
         rows = subsample(n_fid, m, stream(seed, "distance rows real"))
         coded = distances.Coded(R[rows])
-        ref = _Reference(
-            reference,
-            positions,
-            chroms,
-            pca,
-            pca.transform(R),
-            rows,
-            distances.within_distances(distances.hamming_matrix(coded, block_rows=block_rows)),
-            coded,
+        within = distances.within_distances(distances.hamming_matrix(coded, block_rows=block_rows))
+        refs.append(
+            _Reference(reference, positions, chroms, pca, pca.transform(R), rows, within, coded)
         )
         run.timings["reference"] = time.perf_counter() - start
-        # ---- floor
-        run.describe("real-vs-real floor")
-        floor: dict[str, MetricResult] = {}
-        floor |= _fidelity(ref, floor_cand, settings, run, None)
+
+    # ---- the floor: real sets in the synthetic set's place
+    def floor_steps(run: StepRunner) -> dict[str, MetricResult]:
+        floor = run_table(run, FIDELITY_STEPS, _Pair(refs[0], floor_cand, settings, None))
         floor |= _privacy(
             cand_floor if train_c is not None else test_c,
             train_c,
@@ -767,33 +723,35 @@ def evaluate_genotypes(
             run,
             None,
         )
-        for name in UTILITY_NAMES:
-            floor[name] = make_result(
-                name,
-                None,
-                status="n/a",
-                error=utility_unavailable or "defined by construction",
-                specs=GENOTYPE_SPECS,
-            )
-            task.advance()
-        if utility_data is not None:
-            for name in ("tstr_ratio_logistic", "tstr_ratio_mlp"):
-                floor[name] = make_result(
-                    name, 1.0, {"definition": "TRTR / TRTR"}, status="info", specs=GENOTYPE_SPECS
-                )
-        # ---- synthetic sets
-        full_sets = dict(sets_c)
-        for name, cand in candidates:
-            run.describe(f"{name}: fidelity")
-            records = _fidelity(ref, cand, settings, run, figures)
-            run.describe(f"{name}: privacy")
-            records |= _privacy(full_sets[name], train_c, test_c, settings, run, figures)
-            run.describe(f"{name}: utility")
-            records |= _utility(
-                full_sets[name], utility_data, label, utility_unavailable, settings, run, figures
-            )
-            results[name] = judged_in_order(records, floor, GENOTYPE_METRICS)
-        run.describe("done")
+        return floor
+
+    # ---- each synthetic set: fidelity at n_fid, privacy and utility on the capped set
+    figures: dict[str, Any] = {}
+    full_sets, candidate_sets = dict(sets_c), dict(candidates)
+
+    def fidelity(run: StepRunner, name: str) -> dict[str, MetricResult]:
+        case = _Pair(refs[0], candidate_sets[name], settings, figures)
+        return run_table(run, FIDELITY_STEPS, case)
+
+    def privacy(run: StepRunner, name: str) -> dict[str, MetricResult]:
+        return _privacy(full_sets[name], train_c, test_c, settings, run, figures)
+
+    evaluation = run_evaluation(
+        omics="genotype",
+        specs=GENOTYPE_METRICS,
+        skip=settings.skip,
+        progress=progress,
+        title="evaluating genotypes",
+        steps_per_set=len(FIDELITY_STEPS) + len(PRIVACY_STEPS) + len(UTILITY.names),
+        floor_steps=floor_steps,
+        sets={name: full_sets[name] for name, _ in candidates},
+        fidelity=fidelity,
+        privacy=privacy,
+        utility=utility,
+        prepare=prepare,
+        figures=figures,
+        notes=notes,
+    )
     if utility_data is not None:
         figures["trtr"] = dict(utility_data.trtr)
     settings_out = {
@@ -814,15 +772,6 @@ def evaluate_genotypes(
         "privacy_distance": "Hamming",
         "floor_source": "train" if train_c is not None else "test halves",
     }
-    run.timings["total"] = time.perf_counter() - started
-    return Evaluation(
-        omics="genotype",
-        set_names=[n for n, _ in candidates],
-        results=results,
-        floor=[floor[s.name] for s in GENOTYPE_METRICS],
-        specs=list(GENOTYPE_METRICS),
-        settings=settings_out,
-        notes=notes,
-        figure_data=figures,
-        timings=run.timings,
-    )
+    evaluation.settings = settings_out
+    evaluation.timings["total"] = time.perf_counter() - started
+    return evaluation

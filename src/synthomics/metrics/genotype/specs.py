@@ -1,7 +1,7 @@
 """The explicit registry of genotype metrics (:data:`GENOTYPE_METRICS`), in report order.
 
 Every metric of :func:`synthomics.metrics.evaluate_genotypes` is declared here once with
-its family, direction and pass rule (:func:`synthomics.metrics.records.judge`); nothing is
+its family, direction and pass rule (:func:`synthomics.metrics.specs.judge`); nothing is
 discovered or dropped. Privacy metrics keep the names of the microbiome evaluation (the
 same definitions on Hamming instead of Hellinger distances) and their pass rules: those
 shared with the microbiome registry are taken from it.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from synthomics.metrics.records import MetricSpec, get_spec
+from synthomics.metrics.specs import MetricSpec, get_spec
 
 
 def _genotype_version(name: str, description: str) -> MetricSpec:
@@ -166,6 +166,6 @@ GENOTYPE_METRICS: list[MetricSpec] = [
 """Every genotype metric, in report order."""
 
 GENOTYPE_SPECS: dict[str, MetricSpec] = {spec.name: spec for spec in GENOTYPE_METRICS}
-"""The genotype metrics by name (pass as ``specs=`` to :func:`~.records.make_result`)."""
+"""The genotype metrics by name (the registry the evaluation engine looks names up in)."""
 if len(GENOTYPE_SPECS) != len(GENOTYPE_METRICS):  # pragma: no cover - guards edits above
     raise RuntimeError("duplicate metric names in GENOTYPE_METRICS")
