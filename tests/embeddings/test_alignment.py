@@ -10,10 +10,13 @@ import pandas as pd
 import pytest
 
 from synthomics.embeddings.alignment import (
+    EXACT_RULE,
+    SUFFIX_RULE,
     AlignmentWarning,
     align_to_reference,
     exact_key,
     loose_key,
+    read_synonyms,
     species_name,
 )
 from synthomics.errors import InputError
@@ -150,3 +153,75 @@ def test_placeholders_and_lineage_column():
 def test_table_without_species_rows_is_refused():
     with pytest.raises(InputError, match="no species-level rows"):
         align_to_reference(_table(["k__Bacteria|g__Blautia"], [[1.0]]), ["Blautia wexlerae"])
+
+
+def test_ncbi_names_found_in_a_gtdb_reference_with_per_rule_recovery():
+    # MetaPhlAn-style (NCBI) names; reference in GTDB names as in MBEmbed's list
+    names = [
+        "s__Bacteroides_vulgatus",  # Bacteroides -> Phocaeicola (Garcia-Lopez et al. 2019)
+        "s__Eubacterium_rectale",  # -> Agathobacter rectalis (Rosero et al. 2016)
+        "s__Eubacterium_eligens",  # -> Lachnospira eligens, GTDB suffix _A on the reference
+        "s__Blautia_wexlerae",  # GTDB suffix only
+        "s__Akkermansia_muciniphila",  # exact
+        "s__Clostridium_sp_L2_50",  # no counterpart
+    ]
+    reference = [
+        "Akkermansia muciniphila",
+        "Phocaeicola vulgatus",
+        "Agathobacter rectalis",
+        "Lachnospira eligens_A",
+        "Blautia_A wexlerae",
+    ]
+    X = [[10, 20, 5, 15, 40, 10], [0, 50, 0, 0, 25, 25]]  # percent, rows sum to 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AlignmentWarning)
+        plain = align_to_reference(_table(names, X), reference, units="percent", synonyms=False)
+        out = align_to_reference(_table(names, X), reference, units="percent")
+    assert plain.report.n_found == 2
+    assert out.report.n_found == 5
+    # hand computation: each reference column receives its one table taxon, as fractions
+    np.testing.assert_allclose(
+        out.fractions, [[0.40, 0.10, 0.20, 0.05, 0.15], [0.25, 0.0, 0.50, 0.0, 0.0]]
+    )
+    rules = out.report.rules
+    assert list(rules)[:2] == [EXACT_RULE, SUFFIX_RULE]
+    eubacterium = rules["Eubacterium to other genera"]
+    assert (eubacterium.n_reference, eubacterium.n_table_taxa) == (2, 2)
+    np.testing.assert_allclose(eubacterium.abundance, [0.25, 0.50])  # (20 + 5) %, 50 %
+    bacteroides = rules["Bacteroides to Phocaeicola"]
+    assert bacteroides.n_reference == 1
+    np.testing.assert_allclose(bacteroides.abundance, [0.10, 0.0])
+    assert rules[SUFFIX_RULE].n_reference == 1
+    np.testing.assert_allclose(out.report.abundance_carried, [0.90, 0.75])
+    assert ("s__Bacteroides_vulgatus", "Phocaeicola vulgatus", "Bacteroides to Phocaeicola") in (
+        out.report.synonym_matches
+    )
+    assert out.report.unmatched == ["s__Clostridium_sp_L2_50"]
+    assert "by Eubacterium to other genera: 2 reference taxa" in out.report.summary()
+
+
+def test_gtdb_names_found_in_an_ncbi_reference_and_exact_names_win():
+    names = ["Phocaeicola vulgatus", "Agathobacter rectalis", "Bacteroides dorei"]
+    reference = ["Bacteroides vulgatus", "Eubacterium rectale", "Bacteroides dorei"]
+    out = align_to_reference(_table(names, [[0.5, 0.3, 0.2]]), reference, units="proportion")
+    np.testing.assert_allclose(out.fractions, [[0.5, 0.3, 0.2]])
+    # both names present: each goes to its own reference entry, the synonym is not used
+    names = ["Bacteroides vulgatus", "Phocaeicola vulgatus"]
+    reference = ["Phocaeicola vulgatus", "Bacteroides vulgatus"]
+    out = align_to_reference(_table(names, [[0.6, 0.4]]), reference, units="proportion")
+    np.testing.assert_allclose(out.fractions, [[0.4, 0.6]])
+    assert out.report.synonym_matches == []
+
+
+def test_shipped_synonym_table_is_well_formed_and_bad_tables_are_refused():
+    table = read_synonyms()
+    assert len(table) >= 40
+    ncbi = [exact_key(s.ncbi) for s in table]
+    assert len(set(ncbi)) == len(ncbi)  # one translation per NCBI name
+    for synonym in table:
+        assert len(synonym.ncbi.split()) == 2 and len(synonym.gtdb.split()) == 2
+        assert synonym.source  # every rule cites where it comes from
+    with pytest.raises(InputError, match="not a synonym table"):
+        read_synonyms("a,b\n1,2\n", source="mine.csv")
+    with pytest.raises(InputError, match="line 2"):
+        read_synonyms("ncbi_name,gtdb_name,rule,source\nBacteroides vulgatus,,r,s\n")

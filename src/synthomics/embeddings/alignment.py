@@ -22,7 +22,20 @@ Name normalisation (two levels, the exact level wins)
     lower-case letter), so ``Blautia_A wexlerae_B`` becomes ``blautia wexlerae``. A table
     taxon is matched by its loose key only when its exact key matches no reference entry.
 
+    *NCBI/GTDB synonyms*: a taxon that matches by neither key is translated with the
+    species table shipped in ``embeddings/data/ncbi_gtdb_species.csv`` (NCBI name, GTDB
+    name, rule, published source; :func:`read_synonyms`), in both directions: MetaPhlAn's
+    ``Bacteroides vulgatus`` finds a GTDB reference's ``Phocaeicola vulgatus`` and the
+    other way round. The translated name is matched by its exact, then its loose key.
+    No offline, maintained NCBI-to-GTDB species map exists as a Python package (the
+    taxonomy packages download their databases at run time), hence the table; it holds
+    genus reassignments of gut species only, not the placeholder ``sp000...`` clusters of
+    GTDB, which have no NCBI species name.
+
 Rules
+    * The report counts, for each rule (exact name, GTDB suffix dropped, each synonym
+      rule), the reference taxa it found and the abundance it carried
+      (:attr:`AlignmentReport.rules`).
     * Rows that are not species (a lineage ending above species, or a ``t__`` strain
       row) are skipped and counted, so that a MetaPhlAn table with every rank is not
       counted twice.
@@ -52,10 +65,14 @@ Units
 
 from __future__ import annotations
 
+import csv
+import functools
+import io
 import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Literal
 
 import anndata as ad
@@ -79,6 +96,59 @@ PLACEHOLDER_NAMES = frozenset(
 _PREFIX = re.compile(r"^(?:[A-Za-z]|D_\d+)__")
 _GTDB_SUFFIX = re.compile(r"(?<=[a-z])_[A-Z]{1,2}(?=\s|$)")
 _SEPARATORS = re.compile(r"[\s_]+")
+
+
+EXACT_RULE = "exact name"
+SUFFIX_RULE = "GTDB suffix dropped"
+SYNONYM_TABLE = "ncbi_gtdb_species.csv"
+
+
+@dataclass(frozen=True)
+class SpeciesSynonym:
+    """One species named differently by NCBI and GTDB, with the rule and its source."""
+
+    ncbi: str
+    gtdb: str
+    rule: str
+    source: str
+
+
+def read_synonyms(text: str | None = None, source: object = None) -> tuple[SpeciesSynonym, ...]:
+    """Synonyms from CSV text with columns ``ncbi_name,gtdb_name,rule,source``.
+
+    Without ``text``, the table shipped with synthomics (cached).
+    """
+    if text is None:
+        return _shipped_synonyms()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    columns = ("ncbi_name", "gtdb_name", "rule", "source")
+    if not rows or any(c not in rows[0] for c in columns):
+        raise InputError(source, "not a synonym table", expected=f"CSV columns {columns}")
+    out = []
+    for line, row in enumerate(rows, start=2):
+        values = [(row.get(c) or "").strip() for c in columns]
+        if not all(values[:3]):
+            raise InputError(source, "empty name or rule", where=f"line {line}")
+        out.append(SpeciesSynonym(*values))
+    return tuple(out)
+
+
+@functools.cache
+def _shipped_synonyms() -> tuple[SpeciesSynonym, ...]:
+    path = resources.files("synthomics.embeddings") / "data" / SYNONYM_TABLE
+    return read_synonyms(path.read_text(encoding="utf-8"), source=SYNONYM_TABLE)
+
+
+def synonym_index(synonyms: Sequence[SpeciesSynonym]) -> dict[str, list[tuple[str, str]]]:
+    """``key -> [(name in the other taxonomy, rule)]``: NCBI names by exact key, GTDB
+    names by loose key (so ``Lachnospira eligens_A`` finds ``Eubacterium eligens``)."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for synonym in synonyms:
+        pairs = ((exact_key(synonym.ncbi), synonym.gtdb), (loose_key(synonym.gtdb), synonym.ncbi))
+        for key, other in pairs:
+            if key is not None:
+                index.setdefault(key, []).append((other, synonym.rule))
+    return index
 
 
 class AlignmentWarning(UserWarning):
@@ -155,6 +225,22 @@ def loose_key(name: str) -> str | None:
 
 
 @dataclass
+class RuleRecovery:
+    """What one matching rule recovered: table taxa it matched, reference taxa it found
+    first (rules in the order exact, suffix, synonyms) and, per sample, the fraction of
+    the species-level abundance those table taxa carry."""
+
+    n_table_taxa: int
+    n_reference: int
+    abundance: np.ndarray
+
+    @property
+    def mean_abundance(self) -> float:
+        values = self.abundance[np.isfinite(self.abundance)]
+        return float(values.mean()) if len(values) else 0.0
+
+
+@dataclass
 class AlignmentReport:
     """What :func:`align_to_reference` did.
 
@@ -183,6 +269,11 @@ class AlignmentReport:
         ``reference name -> table names`` where several table taxa were summed.
     ambiguous
         ``(table name, reference names, policy)`` where a taxon matched several entries.
+    synonym_matches
+        ``(table name, reference name, rule)`` for taxa matched through the NCBI/GTDB
+        synonym table.
+    rules
+        Rule name -> :class:`RuleRecovery`, for the rules that matched something.
     """
 
     n_reference: int
@@ -196,6 +287,20 @@ class AlignmentReport:
     loose_matches: list[tuple[str, str]] = field(default_factory=list)
     merged: dict[str, list[str]] = field(default_factory=dict)
     ambiguous: list[tuple[str, list[str], str]] = field(default_factory=list)
+    synonym_matches: list[tuple[str, str, str]] = field(default_factory=list)
+    rules: dict[str, RuleRecovery] = field(default_factory=dict)
+
+    def rules_table(self) -> list[dict[str, object]]:
+        """One row per rule: reference taxa found, table taxa matched, mean abundance."""
+        return [
+            {
+                "rule": name,
+                "reference_taxa": r.n_reference,
+                "table_taxa": r.n_table_taxa,
+                "mean_abundance": round(r.mean_abundance, 4),
+            }
+            for name, r in self.rules.items()
+        ]
 
     @property
     def fraction_found(self) -> float:
@@ -238,8 +343,11 @@ class AlignmentReport:
             + (f", {self.n_skipped_rows} non-species rows skipped" if self.n_skipped_rows else "")
             + f"); units: {self.units}",
         ]
-        if self.loose_matches:
-            lines.append(f"matched after dropping GTDB suffixes: {len(self.loose_matches)}")
+        for name, r in self.rules.items():
+            lines.append(
+                f"  by {name}: {r.n_reference} reference taxa, {r.n_table_taxa} table taxa, "
+                f"mean {r.mean_abundance:.1%} of abundance"
+            )
         if self.merged:
             lines.append(f"reference taxa summing several table taxa: {len(self.merged)}")
         if self.ambiguous:
@@ -344,6 +452,7 @@ def align_to_reference(
     units: UnitsOption = "auto",
     duplicates: DuplicatePolicy = "error",
     warn_below: float = LOW_OVERLAP,
+    synonyms: bool | Sequence[SpeciesSynonym] = True,
     source: object = None,
 ) -> AlignedProfiles:
     """Map a microbiome table onto an ordered reference list of species.
@@ -363,6 +472,10 @@ def align_to_reference(
     warn_below
         Issue an :class:`AlignmentWarning` when the fraction of reference taxa found or
         the median abundance carried is below this.
+    synonyms
+        NCBI/GTDB species synonyms tried for taxa that match by neither key: ``True``
+        for the shipped table (:func:`read_synonyms`), ``False`` for none, or a sequence
+        of :class:`SpeciesSynonym`.
     source
         Name of the input for messages (default: ``uns["source_file"]``).
 
@@ -379,6 +492,9 @@ def align_to_reference(
         raise InputError(source, "abundances must be finite and non-negative")
     reference = [str(r) for r in reference]
     exact, loose, placeholders = reference_keys(reference, duplicates, source)
+    if synonyms is True:
+        synonyms = read_synonyms()
+    translations = synonym_index(synonyms) if synonyms else {}
 
     names = table_taxon_names(adata)
     species = [species_name(n) for n in names]
@@ -407,15 +523,28 @@ def align_to_reference(
     unmatched: list[int] = []
     loose_matches: list[tuple[str, str]] = []
     ambiguous: list[tuple[str, list[str], str]] = []
+    synonym_matches: list[tuple[str, str, str]] = []
     received: dict[int, list[str]] = {}
+    rule_of: dict[int, str] = {}
+    first_rule: dict[int, str] = {}
     for j, (name, spec) in enumerate(zip(names_kept, species_kept, strict=True)):
         key = exact_key(spec)
+        lkey = loose_key(spec)
         targets = exact.get(key, []) if key is not None else []
-        level = "exact"
+        level = EXACT_RULE
         if not targets:
-            lkey = loose_key(spec)
             targets = loose.get(lkey, []) if lkey is not None else []
-            level = "loose"
+            level = SUFFIX_RULE
+        if not targets:
+            candidates = translations.get(key or "", []) or translations.get(lkey or "", [])
+            for other, rule in candidates:
+                okey, olkey = exact_key(other), loose_key(other)
+                targets = (exact.get(okey, []) if okey else []) or (
+                    loose.get(olkey, []) if olkey else []
+                )
+                if targets:
+                    level = rule
+                    break
         if not targets:
             unmatched.append(j)
             continue
@@ -431,13 +560,19 @@ def align_to_reference(
             ambiguous.append((name, ref_names, duplicates))
             if duplicates == "first":
                 targets = targets[:1]
-        if level == "loose":
+        if level == SUFFIX_RULE:
             loose_matches.append((name, reference[targets[0]]))
+        elif level != EXACT_RULE:
+            synonym_matches.append((name, reference[targets[0]], level))
+        rule_of[j] = level
         for t in targets:
             rows.append(j)
             cols.append(t)
             weights.append(1.0 / len(targets))
             received.setdefault(t, []).append(name)
+            first_rule.setdefault(t, level)
+            if level == EXACT_RULE or (first_rule[t] != EXACT_RULE and level == SUFFIX_RULE):
+                first_rule[t] = level
     mapping = sp.csr_matrix((weights, (rows, cols)), shape=(len(names_kept), len(reference)))
     aligned = np.asarray(mapping.T @ fractions.T).T  # sparse @ dense: dense
     matched_cols = np.setdiff1d(np.arange(len(names_kept)), unmatched)
@@ -446,6 +581,19 @@ def align_to_reference(
         carried = np.where(
             species_total > 0, fractions[:, matched_cols].sum(axis=1) / species_total, np.nan
         )
+    rules: dict[str, RuleRecovery] = {}
+    for rule in dict.fromkeys(rule_of.values()):
+        columns = [j for j, r in rule_of.items() if r == rule]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(
+                species_total > 0, fractions[:, columns].sum(axis=1) / species_total, np.nan
+            )
+        n_ref = sum(1 for r in first_rule.values() if r == rule)
+        rules[rule] = RuleRecovery(len(columns), n_ref, share)
+    order_rules = [EXACT_RULE, SUFFIX_RULE]
+    rules = {r: rules[r] for r in order_rules if r in rules} | {
+        r: v for r, v in sorted(rules.items()) if r not in order_rules
+    }
     order = sorted(unmatched, key=lambda j: -float(fractions[:, j].sum()))
     report = AlignmentReport(
         n_reference=len(reference) - placeholders,
@@ -459,6 +607,8 @@ def align_to_reference(
         loose_matches=loose_matches,
         merged={reference[t]: v for t, v in received.items() if len(v) > 1},
         ambiguous=ambiguous,
+        synonym_matches=synonym_matches,
+        rules=rules,
     )
     problems = report.problems(warn_below)
     if problems:
