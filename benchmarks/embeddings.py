@@ -9,6 +9,13 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/embeddings.py --folds cirrhosis,t2d \\
         --variants all --draws 5 --sizes 25,50,100,all --no-forest --no-cross \\
         --out benchmarks/results/embeddings_variants
+    OMP_NUM_THREADS=1 python benchmarks/embeddings.py --sizes 25,50 --draws 20 \\
+        --mbembed ../shared/data/embeddings/mbembed \\
+        --out benchmarks/results/embeddings_leave_study_out --models-dir /tmp/embed_models
+
+The folds hold whole studies out of pretraining; the last command adds CLR, the
+embeddings concatenated with log abundances and the published MBEmbed encoder (with and
+without the NCBI/GTDB name translation).
 """
 
 from __future__ import annotations
@@ -68,6 +75,14 @@ def benchmark_embeddings(
     forest: Annotated[bool, typer.Option(help="Include the random-forest baseline.")] = True,
     pca: Annotated[bool, typer.Option(help="Include the PCA control.")] = True,
     cross: Annotated[bool, typer.Option(help="Include the cross-cohort tasks.")] = True,
+    clr: Annotated[bool, typer.Option(help="Include the CLR baseline.")] = True,
+    concat: Annotated[
+        bool, typer.Option(help="Include the embeddings concatenated with log abundances.")
+    ] = True,
+    mbembed: Annotated[
+        Path | None,
+        typer.Option(help="Folder of the published MBEmbed encoder, compared as well."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     models_dir: Annotated[
         Path | None,
@@ -130,6 +145,9 @@ def benchmark_embeddings(
         forest=forest,
         pca=pca,
         cross=cross,
+        clr=clr,
+        concat=concat,
+        mbembed=mbembed,
         seed=seed,
         train_options={"seed": seed} | ({"max_epochs": epochs} if epochs else {}),
         models_dir=models_dir,

@@ -657,7 +657,16 @@ transform, width, training length); keys of
 model."""
 
 REQUIRED_OBS = ("dataset_name", "disease", "age", "bmi")
-BASELINES = ("log_abundance", "rf_relative", "pca")
+BASELINES = ("log_abundance", "clr", "rf_relative", "pca")
+COMPARED_TO_LOG = (
+    "mae+log_abundance",
+    "mbembed",
+    "mbembed[names_only]",
+    "clr",
+    "pca",
+    "rf_relative",
+)
+"""Representations besides ``mae`` whose paired difference with log abundance is tallied."""
 
 
 def _log(message: str) -> None:
@@ -725,6 +734,9 @@ def run_metaml_benchmark(
     forest: bool = True,
     pca: bool = True,
     cross: bool = True,
+    clr: bool = True,
+    concat: bool = True,
+    mbembed: Any = None,
     n_boot: int = 1000,
     seed: int = 0,
     progress: bool = False,
@@ -760,6 +772,14 @@ def run_metaml_benchmark(
         Random draws per task and size.
     forest, pca, cross
         Include the random-forest baseline, the PCA control, the cross-cohort tasks.
+    clr, concat
+        Include the CLR baseline (same linear learners) and ``mae+log_abundance``, the
+        embeddings concatenated with the log abundances (a readout of the same model).
+    mbembed
+        Folder of the published MBEmbed encoder: adds ``mbembed`` (names translated with
+        the NCBI/GTDB synonym table) and ``mbembed[names_only]`` (names as written), with
+        the alignment reports in ``results.json``. It was pretrained elsewhere, so the
+        held-out cohorts may overlap its pretraining data.
     n_boot
         Bootstrap resamples of the cross-cohort intervals.
     seed
@@ -821,6 +841,16 @@ def run_metaml_benchmark(
     species = union_reference([table])
     fractions = align_to_reference(table, species, warn_below=0.0).fractions
     log_abundance = AbundanceTransform("log10", 1e-4)(fractions)
+    clr_features = AbundanceTransform("clr", 1e-4)(fractions) if clr else None
+    mbembed_features: dict[str, np.ndarray] = {}
+    mbembed_alignment: dict[str, Any] = {}
+    if mbembed is not None:
+        mbembed_features, mbembed_alignment = _mbembed_features(table, mbembed)
+        for name, info in mbembed_alignment.items():
+            log(
+                f"{name}: {info['reference_found']}/{info['reference_taxa']} reference taxa, "
+                f"median {info['median_abundance_carried']:.1%} of abundance"
+            )
     obs = table.obs
     within_tasks, cross_tasks = metaml_tasks()
     records: list[dict[str, Any]] = []
@@ -857,7 +887,14 @@ def run_metaml_benchmark(
             )
             if "embed_10000_seconds" not in timings and tag == "mae":
                 timings["embed_10000_seconds"] = round(time_embedding(model, table), 3)
+        if concat:
+            joined = np.hstack([features["mae"].matrix, log_abundance])
+            features["mae+log_abundance"] = FeatureSet("mae+log_abundance", joined)
+        for name, matrix in mbembed_features.items():
+            features[name] = FeatureSet(name, matrix)
         features["log_abundance"] = FeatureSet("log_abundance", log_abundance)
+        if clr_features is not None:
+            features["clr"] = FeatureSet("clr", clr_features)
         if forest:
             features["rf_relative"] = FeatureSet("rf_relative", fractions, "forest")
         if pca:
@@ -900,7 +937,23 @@ def run_metaml_benchmark(
         if cross_predictions
         else pd.DataFrame()
     )
-    feature_names = [*configs, *baselines]
+    present = set(frame["features"].unique())
+    extras = [f for f in ("mae+log_abundance", *mbembed_features) if f in present]
+    feature_names = [*configs, *extras, *baselines]
+    by_features: dict[str, Any] = {}
+    cross_by_features: dict[str, Any] = {}
+    tasks_by_name = {t.name: t for t in cross_tasks}
+    for name in COMPARED_TO_LOG:
+        if name not in frame["features"].unique():
+            continue
+        other = summarize_within(within_frame, name, ["log_abundance"])
+        other["size"] = other["size"].astype(str)
+        by_features[name] = tally(other, name, "log_abundance", ["25", "50", "100", "200", "all"])
+        if cross_predictions:
+            crossed = summarize_cross(
+                cross_predictions, tasks_by_name, name, ["log_abundance"], n_boot, seed
+            )
+            cross_by_features[name] = _cross_overview(crossed, ["log_abundance"])
     report = {
         "protocol": {
             "folds": {f: list(METAML_FOLDS[f]) for f in folds},
@@ -928,6 +981,9 @@ def run_metaml_benchmark(
         if forest
         else {},
         "cross_cohort": _cross_overview(cross_summary, baselines),
+        "tally_vs_log_abundance_by_features": by_features,
+        "cross_cohort_vs_log_abundance_by_features": cross_by_features,
+        "mbembed_alignment": mbembed_alignment,
         "variants_overview": _variants_overview(summary, configs),
         "within": summary.to_dict(orient="records"),
         "cross": cross_summary.to_dict(orient="records"),
@@ -944,6 +1000,30 @@ def run_metaml_benchmark(
             results_markdown(report, summary, cross_summary, feature_names), encoding="utf-8"
         )
     return report
+
+
+def _mbembed_features(table: Any, folder: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """MBEmbed embeddings of ``table`` with and without the NCBI/GTDB synonyms, and the
+    alignment report of each."""
+    from synthomics.embeddings.alignment import align_to_reference
+    from synthomics.embeddings.mbembed import MBEmbedEncoder
+
+    encoder = MBEmbedEncoder.load(folder)
+    features, reports = {}, {}
+    for name, synonyms in (("mbembed", True), ("mbembed[names_only]", False)):
+        aligned = align_to_reference(
+            table, encoder.reference_taxa, duplicates="split", warn_below=0.0, synonyms=synonyms
+        )
+        features[name] = encoder.embed_fractions(aligned.fractions)
+        report = aligned.report
+        reports[name] = {
+            "reference_taxa": report.n_reference,
+            "reference_found": report.n_found,
+            "median_abundance_carried": report.median_abundance_carried,
+            "mean_abundance_carried": float(np.nanmean(report.abundance_carried)),
+            "rules": report.rules_table(),
+        }
+    return features, reports
 
 
 def _cross_overview(cross_summary: pd.DataFrame, baselines: Sequence[str]) -> dict[str, Any]:
@@ -1036,6 +1116,48 @@ def results_markdown(
             f"| {size} | {t['tasks']} | {t['higher_mean']} | {t['ci_above_zero']} "
             f"| {t['ci_below_zero']} | {t['mean_difference']:+.3f} |"
         )
+    by_features = report.get("tally_vs_log_abundance_by_features") or {}
+    if by_features:
+        crossed = report.get("cross_cohort_vs_log_abundance_by_features") or {}
+        lines += [
+            "",
+            "## Other representations vs log_abundance, primary metric",
+            "",
+            "| features | size | tasks | higher | interval above 0 | interval below 0 "
+            "| mean difference |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, sizes in by_features.items():
+            for size, t in sizes.items():
+                lines.append(
+                    f"| {name} | {size} | {t['tasks']} | {t['higher_mean']} "
+                    f"| {t['ci_above_zero']} | {t['ci_below_zero']} "
+                    f"| {t['mean_difference']:+.3f} |"
+                )
+            c = (crossed.get(name) or {}).get("log_abundance")
+            if c:
+                lines.append(
+                    f"| {name} | cross | {c['tasks']} | {c['higher']} | {c['ci_above_zero']} "
+                    f"| {c['ci_below_zero']} | {c['mean_difference']:+.3f} |"
+                )
+    alignment = report.get("mbembed_alignment") or {}
+    if alignment:
+        lines += [
+            "",
+            "## MBEmbed: reference taxa and abundance matched",
+            "",
+            "| names | reference taxa found | median abundance carried | by rule |",
+            "|---|---|---|---|",
+        ]
+        for name, info in alignment.items():
+            rules = "; ".join(
+                f"{r['rule']}: {r['reference_taxa']} taxa, {r['mean_abundance']:.1%}"
+                for r in info["rules"]
+            )
+            lines.append(
+                f"| {name} | {info['reference_found']}/{info['reference_taxa']} "
+                f"| {info['median_abundance_carried']:.1%} | {rules} |"
+            )
     cross = report.get("cross_cohort") or {}
     if "log_abundance" in cross:
         c = cross["log_abundance"]

@@ -110,7 +110,15 @@ def test_miniature_benchmark_run_writes_tables(tmp_path, monkeypatch):
     for name in ("results.md", "results.json", "records.csv", "summary_within.csv"):
         assert (tmp_path / name).is_file()
     records = pd.read_csv(tmp_path / "records.csv")
-    assert set(records["features"]) == {"mae", "mae[mask50]", "log_abundance", "rf_relative", "pca"}
+    assert set(records["features"]) == {
+        "mae",
+        "mae[mask50]",
+        "mae+log_abundance",
+        "log_abundance",
+        "clr",
+        "rf_relative",
+        "pca",
+    }
     assert set(records["task"]) == {"crc", "age@crc", "bmi@crc"}
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["tally_vs_log_abundance"]["25"]["tasks"] == 3
@@ -130,6 +138,49 @@ def test_miniature_benchmark_run_writes_tables(tmp_path, monkeypatch):
         log=lambda m: None,
     )
     assert again["pretraining"]["mae/crc"] == report["pretraining"]["mae/crc"]
+
+
+def test_benchmark_compares_an_mbembed_folder_with_and_without_synonyms(tmp_path, monkeypatch):
+    from torch import nn
+
+    monkeypatch.setattr(B, "FOREST_TREES", 10)
+    table = _mini_metaml()
+    names = list(table.var_names)
+    names[0] = "Bacteroides vulgatus"  # an NCBI name; the reference below is in GTDB names
+    table.var_names = names
+    reference = ["Phocaeicola vulgatus", *names[1:10]]
+    folder = tmp_path / "mbembed"
+    folder.mkdir()
+    torch.manual_seed(0)
+    encoder = nn.Sequential(nn.Linear(10, 4), nn.BatchNorm1d(4), nn.GELU(), nn.Dropout(0.1))
+    torch.save(encoder, folder / "mae30_encoder_full.pkl")
+    pd.DataFrame({"species_name": reference, "rep_id": range(10), "order": range(10)}).to_csv(
+        folder / "model_species_reference.csv", index=False
+    )
+    report = B.run_metaml_benchmark(
+        table,
+        tmp_path / "out",
+        folds=["crc"],
+        sizes=(25,),
+        n_draws=1,
+        cross=False,
+        forest=False,
+        pca=False,
+        mbembed=folder,
+        model_options={"encoder_sizes": [8]},
+        train_options={"max_epochs": 1},
+        log=lambda m: None,
+    )
+    alignment = report["mbembed_alignment"]
+    assert alignment["mbembed"]["reference_found"] == 10
+    assert alignment["mbembed[names_only]"]["reference_found"] == 9
+    rules = {r["rule"]: r["reference_taxa"] for r in alignment["mbembed"]["rules"]}
+    assert rules == {"exact name": 9, "Bacteroides to Phocaeicola": 1}
+    records = pd.read_csv(tmp_path / "out" / "records.csv")
+    assert {"mbembed", "mbembed[names_only]"} <= set(records["features"])
+    tallied = report["tally_vs_log_abundance_by_features"]
+    assert tallied["mbembed"]["25"]["tasks"] == 3  # crc, age@crc, bmi@crc
+    assert "| mbembed | 25 | 3 |" in (tmp_path / "out" / "results.md").read_text()
 
 
 def test_cross_cohort_drops_shared_samples_and_bootstraps():
