@@ -79,6 +79,9 @@ def benchmark_embeddings(
     concat: Annotated[
         bool, typer.Option(help="Include the embeddings concatenated with log abundances.")
     ] = True,
+    unscaled_readout: Annotated[
+        bool, typer.Option(help="Also read the embeddings without standardising them.")
+    ] = False,
     mbembed: Annotated[
         Path | None,
         typer.Option(help="Folder of the published MBEmbed encoder, compared as well."),
@@ -147,6 +150,7 @@ def benchmark_embeddings(
         cross=cross,
         clr=clr,
         concat=concat,
+        unscaled=unscaled_readout,
         mbembed=mbembed,
         seed=seed,
         train_options={"seed": seed} | ({"max_epochs": epochs} if epochs else {}),

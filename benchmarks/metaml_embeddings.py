@@ -256,7 +256,10 @@ def training_subset(
 
 
 # --- learners and metrics ----------------------------------------------------------------
-Learner = Literal["linear", "forest"]
+Learner = Literal["linear", "linear_unscaled", "forest"]
+"""``linear``: ridge / L2 logistic regression on standardised features;
+``linear_unscaled``: the same learners on the features as they are; ``forest``: random
+forest."""
 FOREST_TREES = 300
 """Trees of the random-forest baseline."""
 
@@ -296,11 +299,12 @@ def fit_predict(
         cls = RandomForestClassifier if kind == "classification" else RandomForestRegressor
         model = cls(n_estimators=FOREST_TREES, max_features="sqrt", n_jobs=1, random_state=seed)
     elif kind == "regression":
-        model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 5, 15)))
+        scaler = StandardScaler() if learner == "linear" else "passthrough"
+        model = make_pipeline(scaler, RidgeCV(alphas=np.logspace(-2, 5, 15)))
     else:
         folds = min(3, int(np.bincount(y_train.astype(int)).min()))
         model = make_pipeline(
-            StandardScaler(),
+            StandardScaler() if learner == "linear" else "passthrough",
             LogisticRegressionCV(
                 Cs=np.logspace(-4, 1, 6),
                 cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
@@ -660,6 +664,7 @@ REQUIRED_OBS = ("dataset_name", "disease", "age", "bmi")
 BASELINES = ("log_abundance", "clr", "rf_relative", "pca")
 COMPARED_TO_LOG = (
     "mae+log_abundance",
+    "mae[unscaled_readout]",
     "mbembed",
     "mbembed[names_only]",
     "clr",
@@ -736,6 +741,7 @@ def run_metaml_benchmark(
     cross: bool = True,
     clr: bool = True,
     concat: bool = True,
+    unscaled: bool = False,
     mbembed: Any = None,
     n_boot: int = 1000,
     seed: int = 0,
@@ -775,6 +781,9 @@ def run_metaml_benchmark(
     clr, concat
         Include the CLR baseline (same linear learners) and ``mae+log_abundance``, the
         embeddings concatenated with the log abundances (a readout of the same model).
+    unscaled
+        Include ``mae[unscaled_readout]``: the embeddings read by the linear learners
+        without standardising them first.
     mbembed
         Folder of the published MBEmbed encoder: adds ``mbembed`` (names translated with
         the NCBI/GTDB synonym table) and ``mbembed[names_only]`` (names as written), with
@@ -887,6 +896,9 @@ def run_metaml_benchmark(
             )
             if "embed_10000_seconds" not in timings and tag == "mae":
                 timings["embed_10000_seconds"] = round(time_embedding(model, table), 3)
+        if unscaled:
+            name = "mae[unscaled_readout]"
+            features[name] = FeatureSet(name, features["mae"].matrix, "linear_unscaled")
         if concat:
             joined = np.hstack([features["mae"].matrix, log_abundance])
             features["mae+log_abundance"] = FeatureSet("mae+log_abundance", joined)
@@ -938,7 +950,11 @@ def run_metaml_benchmark(
         else pd.DataFrame()
     )
     present = set(frame["features"].unique())
-    extras = [f for f in ("mae+log_abundance", *mbembed_features) if f in present]
+    extras = [
+        f
+        for f in ("mae+log_abundance", "mae[unscaled_readout]", *mbembed_features)
+        if f in present
+    ]
     feature_names = [*configs, *extras, *baselines]
     by_features: dict[str, Any] = {}
     cross_by_features: dict[str, Any] = {}
@@ -950,9 +966,11 @@ def run_metaml_benchmark(
         other["size"] = other["size"].astype(str)
         by_features[name] = tally(other, name, "log_abundance", ["25", "50", "100", "200", "all"])
         if cross_predictions:
-            crossed = summarize_cross(
-                cross_predictions, tasks_by_name, name, ["log_abundance"], n_boot, seed
-            )
+            pair = {
+                task: {k: v for k, v in preds.items() if k in (name, "log_abundance", "__y__")}
+                for task, preds in cross_predictions.items()
+            }  # the same bootstrap draws as the full table (drawn once per resample)
+            crossed = summarize_cross(pair, tasks_by_name, name, ["log_abundance"], n_boot, seed)
             cross_by_features[name] = _cross_overview(crossed, ["log_abundance"])
     report = {
         "protocol": {

@@ -166,6 +166,7 @@ def test_benchmark_compares_an_mbembed_folder_with_and_without_synonyms(tmp_path
         cross=False,
         forest=False,
         pca=False,
+        unscaled=True,
         mbembed=folder,
         model_options={"encoder_sizes": [8]},
         train_options={"max_epochs": 1},
@@ -177,7 +178,7 @@ def test_benchmark_compares_an_mbembed_folder_with_and_without_synonyms(tmp_path
     rules = {r["rule"]: r["reference_taxa"] for r in alignment["mbembed"]["rules"]}
     assert rules == {"exact name": 9, "Bacteroides to Phocaeicola": 1}
     records = pd.read_csv(tmp_path / "out" / "records.csv")
-    assert {"mbembed", "mbembed[names_only]"} <= set(records["features"])
+    assert {"mbembed", "mbembed[names_only]", "mae[unscaled_readout]"} <= set(records["features"])
     tallied = report["tally_vs_log_abundance_by_features"]
     assert tallied["mbembed"]["25"]["tasks"] == 3  # crc, age@crc, bmi@crc
     assert "| mbembed | 25 | 3 |" in (tmp_path / "out" / "results.md").read_text()
