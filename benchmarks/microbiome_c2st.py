@@ -362,7 +362,45 @@ def summary_table(frame: pd.DataFrame, reference: str) -> str:
                     diff = f"{mean:+.3f} [{low:+.3f}, {high:+.3f}] {verdict}"
             lines.append(f"| {generator} | " + " | ".join(cells) + f" | {diff} |")
         lines.append("")
+    lines += pooled_lines(frame, reference)
     return "\n".join(lines)
+
+
+def pooled_lines(frame: pd.DataFrame, reference: str) -> list[str]:
+    """All datasets together: the paired C2ST difference over every dataset and seed, the
+    number of datasets with the difference's interval below / above zero, and the worst
+    seed's zero-fraction gap."""
+    wide = frame.pivot_table(
+        index=["dataset", "generator", "seed"], columns="metric", values="value"
+    )
+    lines = [
+        "### all datasets",
+        "",
+        f"| generator | C2ST − {reference}, all dataset-seed pairs | datasets better / "
+        "within noise / worse | largest zero gap of any seed (pp) |",
+        "|---|---|---|---|",
+    ]
+    datasets = list(dict.fromkeys(frame.dataset))
+    for generator in dict.fromkeys(frame.generator):
+        diffs, verdicts = [], {"better": 0, "within noise": 0, "worse": 0}
+        for dataset in datasets:
+            try:
+                mine = wide.loc[(dataset, generator)]["c2st"]
+                theirs = wide.loc[(dataset, reference)]["c2st"]
+            except KeyError:
+                continue
+            paired = (mine - theirs).dropna().to_numpy()
+            diffs += list(paired)
+            _, low, high = interval(paired)
+            if not np.isnan(low) and generator != reference:
+                verdicts["better" if high < 0 else "worse" if low > 0 else "within noise"] += 1
+        gaps = wide.xs(generator, level="generator")["zero_gap_pp"].dropna()
+        mean, low, high = interval(np.asarray(diffs, dtype=float))
+        cell = "" if np.isnan(low) else f"{mean:+.3f} [{low:+.3f}, {high:+.3f}] (n = {len(diffs)})"
+        counts = "" if generator == reference else " / ".join(map(str, verdicts.values()))
+        worst = f"{gaps.max():.2f}" if len(gaps) else ""
+        lines.append(f"| {generator} | {cell} | {counts} | {worst} |")
+    return [*lines, ""]
 
 
 def diagnosis_table(diagnoses: list[tuple[str, dict[str, dict[str, float]]]], top: int) -> str:
