@@ -445,6 +445,20 @@ def diagnosis_table(diagnoses: list[tuple[str, dict[str, dict[str, float]]]], to
     return "\n".join(lines)
 
 
+def outcomes(
+    jobs: list[tuple[str, int]], generators: dict[str, tuple[str, dict[str, Any]]], args: Any
+) -> Any:
+    """``(dataset, run_one(...))`` of every job in order; in worker processes if ``--jobs`` > 1."""
+    if args.jobs <= 1:
+        for dataset, seed in jobs:
+            yield dataset, run_one(dataset, seed, generators, args)
+        return
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = [(d, pool.submit(run_one, d, s, generators, args)) for d, s in jobs]
+        for dataset, future in futures:
+            yield dataset, future.result()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
@@ -483,17 +497,14 @@ def main() -> None:
     for folder in args.combine:
         rows += pd.read_csv(Path(folder) / "runs.csv").to_dict("records")
         diagnoses += [tuple(d) for d in json.loads((Path(folder) / "diagnosis.json").read_text())]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [(d, pool.submit(run_one, d, s, generators, args)) for d, s in jobs]
-        for dataset, future in futures:
-            new_rows, diagnosis = future.result()
-            rows += new_rows
-            diagnoses.append((dataset, diagnosis))
-            frame = pd.DataFrame(rows)
-            frame.to_csv(out / "runs.csv", index=False)
-            (out / "summary.md").write_text(summary_table(frame, args.reference))
-            (out / "diagnosis.md").write_text(diagnosis_table(diagnoses, args.top))
-            (out / "diagnosis.json").write_text(json.dumps(diagnoses))
+    for dataset, (new_rows, diagnosis) in outcomes(jobs, generators, args):
+        rows += new_rows
+        diagnoses.append((dataset, diagnosis))
+        frame = pd.DataFrame(rows)
+        frame.to_csv(out / "runs.csv", index=False)
+        (out / "summary.md").write_text(summary_table(frame, args.reference))
+        (out / "diagnosis.md").write_text(diagnosis_table(diagnoses, args.top))
+        (out / "diagnosis.json").write_text(json.dumps(diagnoses))
     frame = pd.DataFrame(rows)
     frame.to_csv(out / "runs.csv", index=False)
     (out / "summary.md").write_text(summary_table(frame, args.reference))
