@@ -127,7 +127,7 @@ def load_dataset(name: str, cache: Path) -> Any:
     adata = adata[X.sum(axis=1) > 0].copy()
     adata = preprint_protocol(adata)
     adata = adata[np.asarray(adata.X).sum(axis=1) > 0].copy()
-    adata.uns = {k: adata.uns[k] for k in ("omics", "units") if k in adata.uns}
+    adata.uns = {"omics": "microbiome", "units": adata.uns.get("units") or "percent"}
     for column in adata.obs.select_dtypes(include="object").columns:
         adata.obs[column] = adata.obs[column].astype(str)
     cache.mkdir(parents=True, exist_ok=True)
