@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from synthomics.metrics.alpha import observed_richness, shannon
+
 __all__ = [
     "SUMMARIES",
     "Separation",
@@ -58,15 +60,15 @@ def sample_summaries(P: np.ndarray) -> dict[str, np.ndarray]:
     """The per-sample summaries of :data:`SUMMARIES` of relative abundances ``P``."""
     P = np.asarray(P, dtype=np.float64)
     present = P > 0
-    richness = present.sum(axis=1)
+    richness = observed_richness(P)
     n = np.maximum(richness, 1)
     smallest = np.where(present, P, np.inf).min(axis=1)
     smallest = np.where(np.isfinite(smallest), smallest, 0.0)
     logs = np.where(present, np.log(np.where(present, P, 1.0)), 0.0)
     mean_log = logs.sum(axis=1) / n
     values = (
-        richness.astype(np.float64),
-        -(np.where(present, P * logs, 0.0)).sum(axis=1),
+        richness,
+        shannon(P),
         smallest,
         (np.isclose(P, smallest[:, None]) & present).sum(axis=1) / n,
         P.max(axis=1),

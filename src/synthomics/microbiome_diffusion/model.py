@@ -387,6 +387,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
 
         from synthomics.microbiome_diffusion.transform import MarginalCalibration
 
+        self.presence_bias_shift_ = np.zeros(data.n_features)
         if not (self.calibrate_prevalence or self.calibrate_abundance):
             return None
         n = min(max(CALIBRATION_SAMPLES, 4 * data.n_samples), 3 * CALIBRATION_SAMPLES)
@@ -396,7 +397,6 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         if self.calibrate_prevalence:
             self.presence_sd_ = self._richness_spread(plan, data, rng)
         rounds = PREVALENCE_ROUNDS if self.calibrate_prevalence else 0
-        self.presence_bias_shift_ = np.zeros(data.n_features)
         for _ in range(rounds):
             present, scores = self._generate(plan, rng)
             gap = target - _logit_prevalence(present.sum(axis=0), n)
@@ -477,7 +477,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         clip = module.clip_denoised(transform.low, transform.high)
         conditional = self.condition_ is not None
-        offsets = rng.normal(0.0, 1.0, plan.n) * float(getattr(self, "presence_sd_", 0.0))
+        offsets = rng.normal(0.0, 1.0, plan.n) * self.presence_sd_
         present = np.zeros((plan.n, transform.n_taxa), dtype=bool)
         scores = np.zeros((plan.n, transform.n_taxa))
         with torch.inference_mode():

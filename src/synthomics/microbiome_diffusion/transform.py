@@ -243,6 +243,11 @@ class PresenceLogAbundance:
         )
 
 
+def _levels(k: int) -> np.ndarray:
+    """The ``k`` probability levels ``(i + 1/2) / k`` of a quantile map."""
+    return (np.arange(k) + 0.5) / k
+
+
 @dataclass(frozen=True)
 class MarginalCalibration:
     """Per-taxon maps that give generated abundance scores the marginal of the data.
@@ -268,8 +273,7 @@ class MarginalCalibration:
     @property
     def levels(self) -> np.ndarray:
         """Probability levels of the quantiles."""
-        k = self.generated.shape[1]
-        return (np.arange(k) + 0.5) / k
+        return _levels(self.generated.shape[1])
 
     @classmethod
     def fit(
@@ -283,12 +287,11 @@ class MarginalCalibration:
         """Quantiles of the generated ``scores`` where ``present`` (both ``(n, p)``)."""
         present = np.asarray(present, dtype=bool)
         scores = np.asarray(scores, dtype=np.float64)
-        target = ndtri((np.arange(knots) + 0.5) / knots)
-        generated = np.tile(target, (scores.shape[1], 1))
+        levels = _levels(knots)
+        generated = np.tile(ndtri(levels), (scores.shape[1], 1))
         for j in range(scores.shape[1]):
             values = scores[present[:, j], j]
             if len(values) >= min_present and np.ptp(values) > 0:
-                levels = (np.arange(knots) + 0.5) / knots
                 generated[j] = np.maximum.accumulate(np.quantile(values, levels))
         return cls(generated)
 
