@@ -9,6 +9,7 @@ from scipy.special import ndtri
 from synthomics.datasets import synthetic_microbiome
 from synthomics.generators import get_generator
 from synthomics.microbiome_diffusion.transform import (
+    EvennessCalibration,
     MarginalCalibration,
     PresenceLogAbundance,
 )
@@ -107,4 +108,53 @@ def test_calibration_survives_save_and_load(counts_table, tmp_path):
     loaded = load_generator(tmp_path / "model")
     assert loaded.presence_sd_ == model.presence_sd_
     np.testing.assert_array_equal(loaded.calibration_.generated, model.calibration_.generated)
+    np.testing.assert_array_equal(loaded.evenness_.target, model.evenness_.target)
     np.testing.assert_array_equal(loaded.sample(20, seed=5).X, model.sample(20, seed=5).X)
+
+
+def _dirichlet_rows(rng, n, p, concentration):
+    """Rows of Dirichlet shares with a per-row concentration and about half the taxa absent."""
+    rows = np.stack([rng.dirichlet(np.full(p, c)) for c in concentration])
+    rows[rng.random((n, p)) < 0.5] = 0.0
+    rows[:, 0] += 1e-3  # every row keeps a taxon
+    return rows / rows.sum(axis=1, keepdims=True)
+
+
+def test_evenness_calibration_gives_the_training_shannon_index_and_keeps_each_sample():
+    from scipy.stats import entropy
+
+    rng = np.random.default_rng(0)
+    # training samples of two levels with different evenness; generated samples whose
+    # evenness is too spread out within each level
+    training = _dirichlet_rows(rng, 400, 60, np.exp(rng.normal(0.0, 0.3, 400)))
+    training_codes = np.repeat([0, 1], 200)
+    training[200:] = _dirichlet_rows(rng, 200, 60, np.exp(rng.normal(-1.5, 0.3, 200)))
+    generated = _dirichlet_rows(rng, 1000, 60, np.exp(rng.normal(0.0, 1.2, 1000)))
+    generated_codes = np.repeat([0, 1], 500)
+    generated[500:] = _dirichlet_rows(rng, 500, 60, np.exp(rng.normal(-1.5, 1.2, 500)))
+    calibration = EvennessCalibration.fit(
+        generated, generated_codes, training, training_codes, n_levels=2
+    )
+    fresh = _dirichlet_rows(rng, 600, 60, np.exp(rng.normal(0.0, 1.2, 600)))
+    fresh_codes = np.zeros(600, dtype=int)
+    out = calibration.apply(fresh, fresh_codes)
+    h_train, h_in, h_out = (entropy(x, axis=1) for x in (training[:200], fresh, out))
+    quantiles = [0.1, 0.25, 0.5, 0.75, 0.9]
+    assert np.abs(np.quantile(h_out, quantiles) - np.quantile(h_train, quantiles)).max() < 0.05
+    assert np.abs(np.quantile(h_in, quantiles) - np.quantile(h_train, quantiles)).max() > 0.2
+    # each sample keeps its present taxa, their order, and its rank among the samples
+    np.testing.assert_array_equal(out > 0, fresh > 0)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    for row in range(0, 600, 50):
+        present = fresh[row] > 0
+        np.testing.assert_array_equal(
+            np.argsort(fresh[row, present], kind="stable"),
+            np.argsort(out[row, present], kind="stable"),
+        )
+    np.testing.assert_array_equal(np.argsort(h_in), np.argsort(h_out))
+    # the other level has its own map: its draws land on its own (lower) index
+    drawn = _dirichlet_rows(rng, 300, 60, np.exp(rng.normal(-1.5, 1.2, 300)))
+    other = calibration.apply(drawn, np.ones(300, dtype=int))
+    assert np.median(entropy(other, axis=1)) == pytest.approx(
+        np.median(entropy(training[200:], axis=1)), abs=0.1
+    )

@@ -36,7 +36,11 @@ Decoder calibration on the model's own draws (after training)
       (MIDASim's sample effect) gets the sd that gives the training spread of richness;
     * ``calibrate_abundance``: each taxon's generated abundance scores are mapped, quantile
       to quantile, onto the training distribution of its abundance where present
-      (:class:`~synthomics.microbiome_diffusion.transform.MarginalCalibration`).
+      (:class:`~synthomics.microbiome_diffusion.transform.MarginalCalibration`);
+    * ``calibrate_evenness``: each sample's shares are raised to the power that moves its
+      Shannon index, quantile to quantile, onto the training distribution of the index in
+      its condition level
+      (:class:`~synthomics.microbiome_diffusion.transform.EvennessCalibration`).
 
 Options that matter
     ``max_steps`` (1,500 optimiser steps, keeping the last EMA weights) and
@@ -143,7 +147,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
     stochastic_presence
         Draw the final presences as Bernoulli from the denoised presence probability
         (default) or threshold them at 1/2.
-    calibrate_prevalence, calibrate_abundance
+    calibrate_prevalence, calibrate_abundance, calibrate_evenness
         Calibrate the decoder on the model's own draws (see "Decoder calibration" above).
     self_conditioning
         Feed the network its previous estimate of the clean sample (Chen et al. 2023).
@@ -210,6 +214,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         stochastic_presence: bool = True,
         calibrate_prevalence: bool = True,
         calibrate_abundance: bool = True,
+        calibrate_evenness: bool = True,
         seed: int = 0,
         library_size: LibrarySizeKind = "lognormal",
         progress: bool | None = None,
@@ -231,7 +236,9 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         self.stochastic_presence = stochastic_presence
         self.calibrate_prevalence = calibrate_prevalence
         self.calibrate_abundance = calibrate_abundance
+        self.calibrate_evenness = calibrate_evenness
         self.calibration_: Any = None
+        self.evenness_: Any = None
         self.presence_sd_ = 0.0
 
     # ----------------------------------------------------------------- building blocks
@@ -375,20 +382,26 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         self.fit_record_.update(record, fit_seconds=time.perf_counter() - start)
 
     def _calibrate(self, data: MicrobiomeTrainingData, rng: np.random.Generator):
-        """Calibrate the trained model on its own draws (prevalence, then abundance).
+        """Calibrate the trained model on its own draws (prevalence, abundance, evenness).
 
         Prevalence: each taxon's presence bias is moved by the logit gap between its
         training and generated prevalence, in ``PREVALENCE_ROUNDS`` rounds (the bias acts
         at every noise level, so the draws follow). Abundance: a
         :class:`~synthomics.microbiome_diffusion.transform.MarginalCalibration` of the
-        generated scores (None when switched off).
+        generated scores (returned; None when switched off). Evenness: an
+        :class:`~synthomics.microbiome_diffusion.transform.EvennessCalibration` of the
+        decoded draws, set as ``evenness_``.
         """
         import torch
 
-        from synthomics.microbiome_diffusion.transform import MarginalCalibration
+        from synthomics.microbiome_diffusion.transform import (
+            EvennessCalibration,
+            MarginalCalibration,
+        )
 
         self.presence_bias_shift_ = np.zeros(data.n_features)
-        if not (self.calibrate_prevalence or self.calibrate_abundance):
+        self.evenness_ = None
+        if not (self.calibrate_prevalence or self.calibrate_abundance or self.calibrate_evenness):
             return None
         n = min(max(CALIBRATION_SAMPLES, 4 * data.n_samples), 3 * CALIBRATION_SAMPLES)
         plan = SamplePlan(rng.choice(data.codes, n), None)
@@ -410,9 +423,18 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         self.fit_record_["calibration_zero_fraction_gap_pp"] = float(
             100 * abs(generated.mean() - observed.mean())
         )
-        if not self.calibrate_abundance:
-            return None
-        return MarginalCalibration.fit(present, scores)
+        calibration = MarginalCalibration.fit(present, scores) if self.calibrate_abundance else None
+        if self.calibrate_evenness:
+            if calibration is not None:
+                scores = calibration.apply(scores)
+            self.evenness_ = EvennessCalibration.fit(
+                self.transform_.decode(present, scores),
+                plan.codes,
+                data.proportions,
+                data.codes,
+                self.n_groups,
+            )
+        return calibration
 
     def _richness_spread(
         self, plan: SamplePlan, data: MicrobiomeTrainingData, rng: np.random.Generator
@@ -455,7 +477,10 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         present, scores = self._generate(plan, rng, guidance_scale=guidance_scale, steps=steps)
         if self.calibration_ is not None:
             scores = self.calibration_.apply(scores)
-        return MicrobiomeDraw(self.transform_.decode(present, scores), None)
+        proportions = self.transform_.decode(present, scores)
+        if self.evenness_ is not None:
+            proportions = self.evenness_.apply(proportions, plan.codes)
+        return MicrobiomeDraw(proportions, None)
 
     def _generate(
         self,
@@ -514,12 +539,16 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         if self.calibration_ is not None:
             state["calibration/generated"] = self.calibration_.generated
         state["calibration/presence_sd"] = np.array([self.presence_sd_])
+        if self.evenness_ is not None:
+            state["calibration/evenness_generated"] = self.evenness_.generated
+            state["calibration/evenness_target"] = self.evenness_.target
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
         import torch
 
         from synthomics.microbiome_diffusion.transform import (
+            EvennessCalibration,
             MarginalCalibration,
             PresenceLogAbundance,
         )
@@ -536,6 +565,14 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         calibration = state.get("calibration/generated")
         self.calibration_ = (
             None if calibration is None else MarginalCalibration(np.asarray(calibration))
+        )
+        evenness = state.get("calibration/evenness_generated")
+        self.evenness_ = (
+            None
+            if evenness is None
+            else EvennessCalibration(
+                np.asarray(evenness), np.asarray(state["calibration/evenness_target"])
+            )
         )
         embedding = state.get("taxon_embedding")
         self.embedding_ = None if embedding is None else np.asarray(embedding)

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-__all__ = ["KINDS", "MarginalCalibration", "PresenceLogAbundance"]
+__all__ = ["KINDS", "EvennessCalibration", "MarginalCalibration", "PresenceLogAbundance"]
 
 KINDS: tuple[str, ...] = ("log", "clr")
 """Abundance transforms: log relative abundance or centred log-ratio over present taxa."""
@@ -60,6 +60,9 @@ SHRINKAGE = 3.0
 
 TAIL = 1.0
 """Score units by which each map extends beyond its extreme knots."""
+
+BISECTION_STEPS = 30
+"""Halvings of the log-power interval of :class:`EvennessCalibration` (to about 1e-8)."""
 
 
 def _gaussian_knots(mean: float, scale: float, knots: int) -> tuple[np.ndarray, np.ndarray]:
@@ -301,11 +304,118 @@ class MarginalCalibration:
         target = ndtri(self.levels)
         out = np.empty_like(scores)
         for j in range(scores.shape[1]):
-            knots = self.generated[j]
-            column = scores[:, j]
-            out[:, j] = np.interp(column, knots, target)
-            # beyond the extreme quantiles: shifted with slope one, not clipped
-            low, high = column < knots[0], column > knots[-1]
-            out[low, j] = target[0] + column[low] - knots[0]
-            out[high, j] = target[-1] + column[high] - knots[-1]
+            out[:, j] = _quantile_map(scores[:, j], self.generated[j], target)
         return out
+
+
+@dataclass(frozen=True)
+class EvennessCalibration:
+    """A per-sample power of the shares that gives generated samples the data's Shannon index.
+
+    The per-taxon maps fix each taxon's abundance distribution but not how even a whole
+    sample is: with a few hundred training samples the network draws the Shannon index too
+    spread out (too many samples dominated by one taxon). Fitted on the model's own draws,
+    the map of condition level ``k`` sends the ``q``-th quantile of the generated Shannon
+    index to the ``q``-th quantile of the training one; a sample is then moved to its
+    target index by the power :math:`p_j^{\\beta} / \\sum_k p_k^{\\beta}` of its shares
+    (:math:`\\beta` found by bisection), which keeps its present taxa and their order. The
+    same monotone map for every sample keeps the ranks of the index, as
+    :class:`MarginalCalibration` keeps the ranks of each taxon.
+
+    Attributes
+    ----------
+    generated, target
+        ``(levels, K)`` quantiles of the generated and of the training Shannon index (nats)
+        at :func:`_levels` ``(K)``, one row per condition level.
+    """
+
+    generated: np.ndarray
+    target: np.ndarray
+
+    @classmethod
+    def fit(
+        cls,
+        generated: np.ndarray,
+        generated_codes: np.ndarray,
+        training: np.ndarray,
+        training_codes: np.ndarray,
+        n_levels: int,
+        *,
+        knots: int = 64,
+        min_samples: int = 20,
+    ) -> EvennessCalibration:
+        """Quantile maps from generated to training proportions (rows), per level code.
+
+        A level with fewer than ``min_samples`` training or generated samples uses the
+        map of all levels together.
+        """
+        from scipy.stats import entropy
+
+        levels = _levels(knots)
+        h_gen, h_train = entropy(generated, axis=1), entropy(training, axis=1)
+        pooled = (
+            np.maximum.accumulate(np.quantile(h_gen, levels)),
+            np.quantile(h_train, levels),
+        )
+        rows_gen, rows_target = [], []
+        for code in range(n_levels):
+            gen, train = h_gen[generated_codes == code], h_train[training_codes == code]
+            if min(len(gen), len(train)) < min_samples:
+                rows_gen.append(pooled[0])
+                rows_target.append(pooled[1])
+            else:
+                rows_gen.append(np.maximum.accumulate(np.quantile(gen, levels)))
+                rows_target.append(np.quantile(train, levels))
+        return cls(np.stack(rows_gen), np.stack(rows_target))
+
+    def apply(self, proportions: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Proportions ``(n, p)`` of level ``codes`` moved to their target Shannon index."""
+        from scipy.stats import entropy
+
+        proportions = np.asarray(proportions, dtype=np.float64)
+        current = entropy(proportions, axis=1)
+        target = np.empty_like(current)
+        for code in range(len(self.generated)):
+            rows = codes == code
+            target[rows] = _quantile_map(current[rows], self.generated[code], self.target[code])
+        richness = (proportions > 0).sum(axis=1)
+        target = np.clip(target, 0.0, np.log(np.maximum(richness, 1)))
+        return _with_shannon(proportions, target)
+
+
+def _quantile_map(values: np.ndarray, knots: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Piecewise-linear map of ``knots`` onto ``target``, shifted with slope one beyond."""
+    out = np.interp(values, knots, target)
+    low, high = values < knots[0], values > knots[-1]
+    out[low] = target[0] + values[low] - knots[0]
+    out[high] = target[-1] + values[high] - knots[-1]
+    return out
+
+
+def _powered(logs: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Rows of :math:`p^{\\beta}` closed to one, from log shares (``-inf`` where absent)."""
+    scaled = logs * beta[:, None]
+    scaled -= scaled.max(axis=1, keepdims=True)
+    weights = np.exp(scaled)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def _with_shannon(
+    proportions: np.ndarray, target: np.ndarray, *, low: float = 0.1, high: float = 10.0
+) -> np.ndarray:
+    """Each row raised to the power in ``[low, high]`` whose Shannon index is ``target``.
+
+    The index falls as the power grows (towards the largest share) and rises as it shrinks
+    (towards even shares), so a bisection on the log of the power finds it.
+    """
+    from scipy.stats import entropy
+
+    with np.errstate(divide="ignore"):
+        logs = np.log(proportions)
+    lower, upper = np.full(len(logs), np.log(low)), np.full(len(logs), np.log(high))
+    for _ in range(BISECTION_STEPS):
+        middle = (lower + upper) / 2
+        too_even = entropy(_powered(logs, np.exp(middle)), axis=1) > target
+        lower = np.where(too_even, middle, lower)
+        upper = np.where(too_even, upper, middle)
+    return _powered(logs, np.exp((lower + upper) / 2))
