@@ -158,3 +158,16 @@ def test_evenness_calibration_gives_the_training_shannon_index_and_keeps_each_sa
     assert np.median(entropy(other, axis=1)) == pytest.approx(
         np.median(entropy(training[200:], axis=1)), abs=0.1
     )
+
+
+def test_taxa_absent_from_every_training_sample_are_never_drawn(counts_table):
+    adata = counts_table.copy()
+    adata.X = np.asarray(adata.X).copy()
+    adata.X[:, [3, 17]] = 0
+    model = get_generator("diffusion", seed=0, max_steps=20, **FAST).fit(adata)
+    synthetic = np.asarray(model.sample(500, seed=1).X)
+    assert not synthetic[:, [3, 17]].any()
+    assert (synthetic > 0).any(axis=1).all()
+    # the other taxa keep their prevalence
+    seen = np.setdiff1d(np.arange(adata.n_vars), [3, 17])
+    assert (synthetic[:, seen] > 0).mean(axis=0).min() > 0

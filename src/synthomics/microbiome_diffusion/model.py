@@ -32,8 +32,10 @@ Decoder calibration on the model's own draws (after training)
     co-occurrence, the data supply the marginals.
 
     * ``calibrate_prevalence``: each taxon's presence bias moves by the logit gap between
-      its training and generated prevalence, and a per-sample shift of all presence logits
-      (MIDASim's sample effect) gets the sd that gives the training spread of richness;
+      its training prevalence (clipped at half a sample) and its generated prevalence, and
+      a per-sample shift of all presence logits (MIDASim's sample effect) gets the sd that
+      gives the training spread of richness; taxa absent from every training sample are
+      never drawn;
     * ``calibrate_abundance``: each taxon's generated abundance scores are mapped, quantile
       to quantile, onto the training distribution of its abundance where present
       (:class:`~synthomics.microbiome_diffusion.transform.MarginalCalibration`);
@@ -394,6 +396,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         """
         import torch
 
+        from synthomics.microbiome_diffusion.decoder import prevalence_logit
         from synthomics.microbiome_diffusion.transform import (
             EvennessCalibration,
             MarginalCalibration,
@@ -405,14 +408,14 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
             return None
         n = min(max(CALIBRATION_SAMPLES, 4 * data.n_samples), 3 * CALIBRATION_SAMPLES)
         plan = SamplePlan(rng.choice(data.codes, n), None)
-        target = _logit_prevalence((data.proportions > 0).sum(axis=0), data.n_samples)
+        target = prevalence_logit((data.proportions > 0).mean(axis=0), data.n_samples).numpy()
         self.presence_sd_ = 0.0
         if self.calibrate_prevalence:
             self.presence_sd_ = self._richness_spread(plan, data, rng)
         rounds = PREVALENCE_ROUNDS if self.calibrate_prevalence else 0
         for _ in range(rounds):
             present, scores = self._generate(plan, rng)
-            gap = target - _logit_prevalence(present.sum(axis=0), n)
+            gap = target - prevalence_logit(present.mean(axis=0), n).numpy()
             shift = np.clip(gap, -MAX_PREVALENCE_SHIFT, MAX_PREVALENCE_SHIFT)
             self.presence_bias_shift_ += shift
             with torch.no_grad():
@@ -503,6 +506,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         clip = module.clip_denoised(transform.low, transform.high)
         conditional = self.condition_ is not None
         offsets = rng.normal(0.0, 1.0, plan.n) * self.presence_sd_
+        unseen = torch.from_numpy(np.asarray(self.prevalence_) == 0)
         present = np.zeros((plan.n, transform.n_taxa), dtype=bool)
         scores = np.zeros((plan.n, transform.n_taxa))
         with torch.inference_mode():
@@ -522,6 +526,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
                     denoised_fn=clip,
                     self_condition=module.self_conditioning,
                 )
+                x0[:, PRESENCE, unseen] = -1.0  # taxa absent from every training sample
                 present[rows] = presence_from_x0(
                     x0[:, PRESENCE], stochastic=self.stochastic_presence, generator=generator
                 ).numpy()
@@ -597,12 +602,6 @@ def _with_presence_offset(module: Any, offset: Any) -> Any:
         return module({**inputs, "presence_offset": offset.repeat(repeat)})
 
     return net
-
-
-def _logit_prevalence(present: np.ndarray, n: int) -> np.ndarray:
-    """Logit of the smoothed prevalence ``(k + 1/2) / (n + 1)`` of presence counts ``k``."""
-    p = (np.asarray(present, dtype=np.float64) + 0.5) / (n + 1)
-    return np.log(p / (1 - p))
 
 
 def _has_taxonomy(var: Any) -> bool:
