@@ -23,7 +23,8 @@ Usage::
     python benchmarks/evaluation_sanity.py --out /tmp/sanity/       # all datasets
     python benchmarks/evaluation_sanity.py --datasets nielsen_ibd twins --all-metrics
 
-Datasets (``/work/shared/data/microbiome`` or ``$SYNTHOMICS_SHARED_DATA/microbiome``):
+Datasets (``benchmarks/shared_data.py``: ``shared/data/microbiome`` beside the repository or
+``$SYNTHOMICS_SHARED_DATA/microbiome``):
 ``nielsen_ibd`` (396 MetaPhlAn2 profiles, label ``disease``, tree file: 460 of 719
 species on it), ``twins`` (278 16S genus tables, ``phenotype``, no tree), ``metaml``
 (3,608 MetaPhlAn2 profiles, ``bodysite``, 500 most prevalent species, taxonomy tree) and
@@ -35,47 +36,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from shared_data import MICROBIOME, read_shared, shared_dataset
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SHARED = Path(os.environ.get("SYNTHOMICS_SHARED_DATA", "/work/shared/data")) / "microbiome"
-
-DATASETS: dict[str, dict[str, Any]] = {
-    "nielsen_ibd": {
-        "table": "nielsen_ibd/abundance.tsv.gz",
-        "metadata": "nielsen_ibd/sample_metadata.tsv",
-        "tree": "nielsen_ibd/tree.nwk",
-        "label": "disease",
-        "top_k": None,
-    },
-    "twins": {
-        "table": "twins/counts.tsv",
-        "metadata": "twins/sample_metadata.tsv",
-        "tree": None,
-        "label": "phenotype",
-        "top_k": None,
-    },
-    "metaml": {
-        "table": "metaml/abundance.txt.bz2",
-        "metadata": None,
-        "tree": None,
-        "label": "bodysite",
-        "top_k": 500,
-    },
-    "hmp_16s": {
-        "table": "hmp_16s/HMPv35_100nt_even1k.biom",
-        "metadata": "hmp_16s/sample_metadata.tsv",
-        "tree": None,
-        "label": "HMPbodysupersite",
-        "top_k": 500,
-    },
-}
+DATASETS = ("nielsen_ibd", "twins", "metaml", "hmp_16s")
+TOP_K = {"metaml": 500, "hmp_16s": 500}
+"""The datasets whose most prevalent taxa alone are kept, and how many."""
 
 SUMMARY_METRICS = (
     "zero_fraction_gap",
@@ -107,23 +79,17 @@ MARK = {"pass": "✓", "warn": "~", "fail": "✗", "info": "·", "n/a": "n/a", "
 
 def load(name: str) -> tuple[Any, str, list[str]]:
     """The dataset as a microbiome AnnData, its label column and notes on what was done."""
-    from synthomics.io.microbiome import read_microbiome
     from synthomics.preprocessing import top_k_prevalent
 
-    spec = DATASETS[name]
-    adata = read_microbiome(
-        SHARED / spec["table"],
-        metadata=SHARED / spec["metadata"] if spec["metadata"] else None,
-        tree=SHARED / spec["tree"] if spec["tree"] else None,
-    )
+    adata = read_shared(name)
     notes = [f"{adata.n_obs} samples x {adata.n_vars} taxa ({adata.uns.get('units')})"]
-    label = spec["label"]
+    label = shared_dataset(name).label
     keep = adata.obs[label].notna().to_numpy()
     counts = adata.obs.loc[keep, label].astype(str).value_counts()
     keep &= adata.obs[label].astype(str).isin(counts[counts >= 10].index).to_numpy()
-    if spec["top_k"]:
-        adata = top_k_prevalent(adata, spec["top_k"])
-        notes.append(f"{spec['top_k']} most prevalent taxa kept")
+    if name in TOP_K:
+        adata = top_k_prevalent(adata, TOP_K[name])
+        notes.append(f"{TOP_K[name]} most prevalent taxa kept")
     keep &= np.asarray(adata.X.sum(axis=1)).ravel() > 0
     if not keep.all():
         notes.append(
@@ -212,8 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = Path(tempfile.mkdtemp(prefix="evaluation_sanity_"))
-    if not SHARED.is_dir():
-        raise SystemExit(f"shared datasets not found at {SHARED} (set SYNTHOMICS_SHARED_DATA)")
+    if not MICROBIOME.is_dir():
+        raise SystemExit(f"shared datasets not found at {MICROBIOME} (set SYNTHOMICS_SHARED_DATA)")
     results = {name: run(name, args.out, args.seed) for name in args.datasets}
     from synthomics.metrics import METRICS
 

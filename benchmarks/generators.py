@@ -1,6 +1,6 @@
 """Fit and sample time and peak memory of every baseline generator on the shared datasets.
 
-For each dataset in ``../shared/data/microbiome`` and each generator, a fresh subprocess
+For each shared dataset (``benchmarks/shared_data.py``) and each generator, a fresh subprocess
 fits the generator to the whole table and draws as many samples as the table has, and
 reports
 
@@ -44,46 +44,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared_data import read_shared
+
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("SYNTHOMICS_SHARED_DATA", REPO.parent / "shared" / "data"))
 BASELINES = ("ziln_copula", "midasim", "dmm", "independent", "bootstrap")
 THREADS = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-
-
-def datasets() -> dict[str, dict[str, Any]]:
-    """How to read each shared microbiome dataset (paths relative to the data folder)."""
-    m = DATA / "microbiome"
-    return {
-        "nielsen_ibd": {
-            "path": m / "nielsen_ibd/abundance.tsv.gz",
-            "metadata": m / "nielsen_ibd/sample_metadata.tsv",
-            "tree": m / "nielsen_ibd/tree.nwk",
-        },
-        "twins": {"path": m / "twins/counts.tsv", "metadata": m / "twins/sample_metadata.tsv"},
-        "global_patterns": {
-            "path": m / "global_patterns/counts.tsv.gz",
-            "metadata": m / "global_patterns/sample_metadata.tsv",
-            "taxonomy": m / "global_patterns/taxonomy.tsv",
-        },
-        "hmp_16s": {
-            "path": m / "hmp_16s/HMPv35_100nt_even1k.biom",
-            "metadata": m / "hmp_16s/sample_metadata.tsv",
-        },
-        "metaml": {"path": m / "metaml/abundance.txt.bz2"},
-    }
+DATASETS = ("nielsen_ibd", "twins", "global_patterns", "hmp_16s", "metaml")
 
 
 def read_dataset(name: str):
-    """Read one shared dataset into a microbiome AnnData."""
+    """Read one shared dataset into a microbiome AnnData, its reader's warnings silenced."""
     import warnings
 
-    from synthomics.io.microbiome import read_microbiome
-
-    spec = dict(datasets()[name])
-    path = spec.pop("path")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return read_microbiome(path, **{k: v for k, v in spec.items() if v is not None})
+        return read_shared(name)
 
 
 def cache_dataset(name: str, cache: Path) -> Path:
@@ -259,13 +234,16 @@ def markdown(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/generators"))
-    parser.add_argument("--datasets", default=",".join(datasets()))
+    parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--models", default=",".join(BASELINES))
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--evaluate", action="store_true")
     parser.add_argument("--cache", default=None, help="Folder for the cached .h5ad tables.")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.datasets.split(",")) - set(DATASETS))
+    if unknown:
+        parser.error(f"unknown datasets {unknown}; choose from {', '.join(DATASETS)}")
     if args.worker:
         worker(Path(args.worker[0]), args.worker[1], Path(args.worker[2]))
         return

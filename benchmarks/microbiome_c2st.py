@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -57,36 +56,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from shared_data import read_shared, shared_dataset
 
-DATA = (
-    Path(
-        os.environ.get(
-            "SYNTHOMICS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-        )
-    )
-    / "microbiome"
+DATASETS = (
+    "hmp_stool",
+    "hmp_tongue",
+    "hmp_plaque",
+    "hmp_buccal",
+    "nielsen_ibd",
+    "twins",
+    "metaml_stool",
 )
-HMP = {
-    "table": "hmp_16s/HMPv35_100nt_even1k.biom",
-    "metadata": "hmp_16s/sample_metadata.tsv",
-    "group": "hostsubjectid",
-}
-DATASETS: dict[str, dict[str, Any]] = {
-    "hmp_stool": {**HMP, "filter": ("HMPbodysubsite", "Stool")},
-    "hmp_tongue": {**HMP, "filter": ("HMPbodysubsite", "Tongue_dorsum")},
-    "hmp_plaque": {**HMP, "filter": ("HMPbodysubsite", "Supragingival_plaque")},
-    "hmp_buccal": {**HMP, "filter": ("HMPbodysubsite", "Buccal_mucosa")},
-    "nielsen_ibd": {
-        "table": "nielsen_ibd/abundance.tsv.gz",
-        "metadata": "nielsen_ibd/sample_metadata.tsv",
-    },
-    "twins": {"table": "twins/counts.tsv", "metadata": "twins/sample_metadata.tsv"},
-    "metaml_stool": {
-        "table": "metaml/abundance.txt.bz2",
-        "filter": ("bodysite", "stool"),
-        "group": "subjectID",
-    },
-}
 ABLATIONS: dict[str, dict[str, Any]] = {
     "diffusion-no_prevalence_init": {"prevalence_init": False},
     "diffusion-no_sparsity_loss": {"sparsity_weight": 0.0},
@@ -119,15 +99,9 @@ def load_dataset(name: str, cache: Path) -> Any:
     path = cache / f"{name}.h5ad"
     if path.exists():
         return ad.read_h5ad(path)
-    from synthomics.io.microbiome import read_microbiome
     from synthomics.preprocessing import preprint_protocol
 
-    spec = DATASETS[name]
-    metadata = DATA / spec["metadata"] if "metadata" in spec else None
-    adata = read_microbiome(DATA / spec["table"], metadata=metadata)
-    if "filter" in spec:
-        column, value = spec["filter"]
-        adata = adata[adata.obs[column].astype(str) == value].copy()
+    adata = read_shared(name, tree=False)
     X = np.asarray(adata.X)
     adata = adata[X.sum(axis=1) > 0].copy()
     adata = preprint_protocol(adata)
@@ -256,7 +230,7 @@ def run_one(
 
     torch.set_num_threads(1)
     adata = load_dataset(dataset, Path(args.cache))
-    train, test = split(adata, DATASETS[dataset].get("group"), seed, args.test_fraction)
+    train, test = split(adata, shared_dataset(dataset).group, seed, args.test_fraction)
     real, P_train = proportions(test), proportions(train)
     rows: list[dict[str, Any]] = []
     diagnosis: dict[str, dict[str, float]] = {}
@@ -512,6 +486,9 @@ def main() -> None:
     args = parser.parse_args()
     generators = parse_generators(args.generators, args.ablation)
     datasets = [d for d in args.datasets.split(",") if d]
+    unknown = sorted(set(datasets) - set(DATASETS))
+    if unknown:
+        parser.error(f"unknown datasets {unknown}; choose from {', '.join(DATASETS)}")
     for dataset in datasets:  # fill the cache once, before the workers read it
         load_dataset(dataset, Path(args.cache))
     jobs = [(d, s) for d in datasets for s in args.seeds]

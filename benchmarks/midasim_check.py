@@ -33,28 +33,17 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+from shared_data import read_shared
 
-DATA = (
-    Path(
-        os.environ.get(
-            "SYNTHOMICS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-        )
-    )
-    / "microbiome"
+DATASETS = (
+    "hmp_stool",
+    "hmp_tongue_dorsum",
+    "hmp_supragingival_plaque",
+    "hmp_buccal_mucosa",
+    "hmp_oral",
+    "nielsen_ibd",
+    "twins",
 )
-HMP = {"table": "hmp_16s/HMPv35_100nt_even1k.biom", "metadata": "hmp_16s/sample_metadata.tsv"}
-DATASETS: dict[str, dict[str, Any]] = {
-    "hmp_stool": {**HMP, "filter": ("HMPbodysubsite", "Stool")},
-    "hmp_tongue_dorsum": {**HMP, "filter": ("HMPbodysubsite", "Tongue_dorsum")},
-    "hmp_supragingival_plaque": {**HMP, "filter": ("HMPbodysubsite", "Supragingival_plaque")},
-    "hmp_buccal_mucosa": {**HMP, "filter": ("HMPbodysubsite", "Buccal_mucosa")},
-    "hmp_oral": {**HMP, "filter": ("HMPbodysupersite", "Oral")},
-    "nielsen_ibd": {
-        "table": "nielsen_ibd/abundance.tsv.gz",
-        "metadata": "nielsen_ibd/sample_metadata.tsv",
-    },
-    "twins": {"table": "twins/counts.tsv", "metadata": "twins/sample_metadata.tsv"},
-}
 VARIANTS: dict[str, dict[str, Any]] = {
     # the options that give the previous implementation's draws exactly
     "old": {"template_depths": False, "abundance_correlation": "normal_scores"},
@@ -68,14 +57,9 @@ ABSENT_LOG = -10.0
 
 def load_dataset(name: str) -> Any:
     """The dataset's table (a microbiome AnnData) with its ``TOP_TAXA`` most prevalent taxa."""
-    from synthomics.io.microbiome import read_microbiome
     from synthomics.preprocessing.microbiome import top_k_prevalent
 
-    spec = DATASETS[name]
-    adata = read_microbiome(DATA / spec["table"], metadata=DATA / spec["metadata"])
-    if "filter" in spec:
-        column, value = spec["filter"]
-        adata = adata[adata.obs[column].astype(str) == value].copy()
+    adata = read_shared(name, tree=False)
     adata = top_k_prevalent(adata, TOP_TAXA)
     keep = np.asarray(adata.X).sum(axis=1) > 0
     return adata[keep].copy()
@@ -255,6 +239,9 @@ def main() -> None:
         help='an extra variant, e.g. exact=\'{"rounding": "exact"}\'',
     )
     args = parser.parse_args()
+    unknown = sorted(set(args.datasets.split(",")) - set(DATASETS))
+    if unknown:
+        parser.error(f"unknown datasets {unknown}; choose from {', '.join(DATASETS)}")
     for spec in args.variant:
         name, _, options = spec.partition("=")
         VARIANTS[name] = json.loads(options)

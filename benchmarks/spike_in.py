@@ -55,8 +55,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generators import DATA, read_dataset
+from shared_data import MICROBIOME, SHARED_DATA, read_shared
 
+DATASETS = ("nielsen_ibd", "twins", "global_patterns", "hmp_16s", "metaml", "hmp_16s_stool")
 EFFECTS = (0.0, 0.5, 1.0, 2.0)
 SIZES = (50, 100, 200)
 METHODS = ("lm_log", "wilcoxon_clr", "ancom", "dirmult_ttest", "ancombc")
@@ -69,12 +70,13 @@ MODEL_OPTIONS = {"diffusion": {"max_steps": 400, "sampling_steps": 20}}
 
 def read_benchmark_dataset(name: str):
     """A shared dataset as a microbiome AnnData (``hmp_16s_stool``: the stool samples)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        adata = read_shared(name)
     if name != "hmp_16s_stool":
-        return read_dataset(name)
-    adata = read_dataset("hmp_16s")
-    stool = adata[adata.obs["HMPbodysubsite"].astype(str) == "Stool"]
-    present = np.asarray((stool.X > 0).sum(axis=0)).ravel() > 0
-    out = stool[:, present].copy()
+        return adata
+    present = np.asarray((adata.X > 0).sum(axis=0)).ravel() > 0
+    out = adata[:, present].copy()
     out.X = np.asarray(out.X.toarray() if hasattr(out.X, "toarray") else out.X)
     return out
 
@@ -414,8 +416,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default="midasim")
     parser.add_argument("--replicates", type=int, default=3)
     args = parser.parse_args(argv)
-    if not (DATA / "microbiome").is_dir():
-        raise SystemExit(f"shared data not found under {DATA}")
+    unknown = sorted(set(args.datasets.split(",")) - set(DATASETS))
+    if unknown:
+        parser.error(f"unknown datasets {unknown}; choose from {', '.join(DATASETS)}")
+    if not MICROBIOME.is_dir():
+        raise SystemExit(f"shared data not found under {SHARED_DATA}")
 
     from synthomics.generators import get_generator
     from synthomics.io.atomic import atomic_path
