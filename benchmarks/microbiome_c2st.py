@@ -35,8 +35,8 @@ averaged over seeds).
 
 Run from the repository root, e.g.::
 
-    OMP_NUM_THREADS=1 python benchmarks/microbiome_c2st.py --seeds 0 1 2 3 4 \\
-        --generators diffusion,midasim,independent --jobs 2 \\
+    OMP_NUM_THREADS=1 python benchmarks/microbiome_c2st.py --seeds 0 1 2 3 4 5 6 7 8 9 \\
+        --generators diffusion,midasim,independent --draws 5 \\
         --out benchmarks/results/microbiome_c2st
 
 ``--generators`` takes registry names or ``NAME=registry_name:JSON`` variants, e.g.
@@ -469,7 +469,7 @@ def main() -> None:
         help="earlier output folders whose runs are merged into this one's tables",
     )
     parser.add_argument("--reference", default="midasim")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--test-fraction", type=float, default=0.3)
     parser.add_argument(
         "--draws",
