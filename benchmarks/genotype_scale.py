@@ -4,6 +4,8 @@
     OMP_NUM_THREADS=1 python benchmarks/genotype_scale.py --individuals 5000 \\
         --variants 100000 --options '{"max_steps": 100}'
     OMP_NUM_THREADS=1 python benchmarks/genotype_scale.py --hgdp
+    OMP_NUM_THREADS=2 python benchmarks/genotype_scale.py --individuals 5000 \\
+        --variants 100000 --sample 1000 --threads 2
 
 Simulated panels: OutOfAfrica_3G09 (stdpopsim + msprime), three populations in equal
 shares, the model conditional on the population. ``--hgdp``: the shared HGDP subset
@@ -63,9 +65,10 @@ def main() -> None:
     parser.add_argument("--hgdp", action="store_true")
     parser.add_argument("--options", default="{}", help="GenotypeDiffusion options (JSON)")
     parser.add_argument("--sample", type=int, default=None, help="individuals drawn")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
     options = json.loads(args.options)
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     start = time.perf_counter()
     if args.hgdp:
         from synthomics.io.genotype import read_genotypes
@@ -99,6 +102,7 @@ def main() -> None:
         "individuals": adata.n_obs,
         "variants": adata.n_vars,
         "options": options,
+        "threads": args.threads,
         "load_seconds": round(load, 1),
         "fit_seconds": round(fit, 1),
         "train_seconds": round(model.fit_record_["train_seconds"], 1),
