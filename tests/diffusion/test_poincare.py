@@ -130,3 +130,22 @@ def test_hierarchy_from_tree():
     assert hierarchy.parent[a] == hierarchy.parent[b]
     with pytest.raises(InputError, match="not tips"):
         hierarchy_from_tree(newick, ["a", "zzz"])
+
+
+def test_fit_is_reproducible_on_several_threads():
+    # 800 nodes, 4 levels: many rows are indexed more than once per batch, whose gradients
+    # several threads would sum in a varying order
+    rng = np.random.default_rng(0)
+    parent = np.full(800, -1)
+    parent[8:64] = rng.integers(0, 8, 56)
+    parent[64:256] = rng.integers(8, 64, 192)
+    parent[256:] = rng.integers(64, 256, 544)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        fits = [fit_poincare(parent, epochs=3, burn_in=1, seed=1) for _ in range(3)]
+    finally:
+        torch.set_num_threads(threads)
+    for other in fits[1:]:
+        np.testing.assert_array_equal(fits[0].coordinates, other.coordinates)
+    assert torch.get_num_threads() == threads

@@ -351,6 +351,46 @@ def fit_poincare(
     keys_t = torch.from_numpy(keys)
     pairs = torch.from_numpy(closure)
     optimiser = RiemannianSGD([points], lr=lr)
+    threads = torch.get_num_threads()
+    # on several threads the gradients of rows indexed more than once are summed in an
+    # order that changes from run to run, so one thread keeps the fit reproducible
+    torch.set_num_threads(1)
+    try:
+        loss_value = _riemannian_sgd(
+            points,
+            optimiser,
+            pairs,
+            keys_t,
+            n,
+            epochs,
+            burn_in,
+            lr,
+            batch_size,
+            negatives,
+            generator,
+        )
+    finally:
+        torch.set_num_threads(threads)
+    coordinates = points.detach().numpy().copy()
+    if not (np.linalg.norm(coordinates, axis=1) < 1).all():  # pragma: no cover - guarded above
+        raise RuntimeError("a Poincaré point left the unit ball")
+    return PoincareEmbedding(coordinates, loss_value)
+
+
+def _riemannian_sgd(
+    points: torch.nn.Parameter,
+    optimiser: RiemannianSGD,
+    pairs: torch.Tensor,
+    keys_t: torch.Tensor,
+    n: int,
+    epochs: int,
+    burn_in: int,
+    lr: float,
+    batch_size: int,
+    negatives: int,
+    generator: torch.Generator,
+) -> float:
+    """The epochs of :func:`fit_poincare`; returns the mean loss of the last epoch."""
     loss_value = float("nan")
     for epoch in range(epochs):
         for group in optimiser.param_groups:
@@ -377,10 +417,7 @@ def fit_poincare(
             total += loss.item() * len(batch)
             count += len(batch)
         loss_value = total / count
-    coordinates = points.detach().numpy().copy()
-    if not (np.linalg.norm(coordinates, axis=1) < 1).all():  # pragma: no cover - guarded above
-        raise RuntimeError("a Poincaré point left the unit ball")
-    return PoincareEmbedding(coordinates, loss_value)
+    return loss_value
 
 
 def mean_rank(embedding: PoincareEmbedding, parent: np.ndarray) -> float:
