@@ -44,6 +44,7 @@ __all__ = [
     "NoiseLevelEmbedding",
     "ResidualBlock",
     "ResidualMLP",
+    "table_rows",
     "timestep_embedding",
 ]
 
@@ -67,6 +68,18 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) 
     return embedding
 
 
+def table_rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``table[index]`` as a one-hot product, so that training is reproducible on many threads.
+
+    The gradient of an indexed lookup sums the rows that a batch repeats (every sample of a
+    class) in an order that changes from run to run on several CPU threads; the product's
+    gradient is a matrix product, summed in a fixed order. Meant for small tables (condition
+    levels).
+    """
+    one_hot = nn.functional.one_hot(index, table.shape[0]).to(table.dtype)
+    return one_hot @ table
+
+
 class ConditionEmbedding(nn.Module):
     """Embeddings of ``n_classes`` categories plus a learned null embedding.
 
@@ -88,7 +101,7 @@ class ConditionEmbedding(nn.Module):
         if cond.numel() and int(cond.max()) >= self.n_classes:
             raise ValueError(f"class index {int(cond.max())} >= n_classes={self.n_classes}")
         index = torch.where(cond < 0, torch.full_like(cond, self.n_classes), cond)
-        return self.table(index)
+        return table_rows(self.table.weight, index)
 
 
 class NoiseLevelEmbedding(nn.Module):

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthomics.diffusion.denoisers import FeatureEmbeddingReadout
+from synthomics.diffusion.denoisers import FeatureEmbeddingReadout, table_rows
 
 __all__ = [
     "PresenceHead",
@@ -146,7 +146,7 @@ class PresenceHead(nn.Module):
         logits = self.readout(h)[:, 0, :]
         if self.class_offset is not None and cond is not None:
             index = torch.where(cond < 0, torch.full_like(cond, self.n_classes), cond)
-            logits = logits + self.class_offset[index]
+            logits = logits + table_rows(self.class_offset, index)
         return logits
 
 
