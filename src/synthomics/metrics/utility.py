@@ -35,17 +35,10 @@ def make_classifier(kind: ClassifierKind, seed: int = 0) -> object:
         from sklearn.preprocessing import StandardScaler
 
         return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
-    if kind == "boosting":
-        from sklearn.ensemble import HistGradientBoostingClassifier
+    if kind == "boosting":  # the small, fast trees of the classifier two-sample test
+        from synthomics.metrics.multivariate import default_c2st_classifier
 
-        return HistGradientBoostingClassifier(
-            max_iter=60,
-            max_leaf_nodes=8,
-            max_bins=32,
-            learning_rate=0.15,
-            early_stopping=False,
-            random_state=seed,
-        )
+        return default_c2st_classifier(seed)
     raise InputError(None, f"unknown classifier {kind!r}", expected="'logistic' or 'boosting'")
 
 
