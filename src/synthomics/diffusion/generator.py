@@ -242,12 +242,14 @@ class DiffusionGenerator(Generator):
         guidance_scale: float | None = None,
         steps: int | None = None,
         denoised_fn: Any = None,
+        network: Any = None,
     ) -> Iterator[tuple[slice, Any]]:
         """Denoised samples for rows of condition levels ``codes``, :attr:`sample_chunk` rows
         at a time: yields ``(rows, x0)`` with ``x0`` of shape ``(len(rows), *shape)``.
 
         ``guidance_scale`` and ``steps`` default to the model's; ``denoised_fn`` is applied
-        to each estimate of the clean sample (e.g. clipping).
+        to each estimate of the clean sample (e.g. clipping); ``network(rows)`` gives the
+        denoiser of a chunk when it depends on the rows (default: the module).
         """
         import torch
 
@@ -258,9 +260,10 @@ class DiffusionGenerator(Generator):
         for start in range(0, n, self.sample_chunk):
             rows = slice(start, min(start + self.sample_chunk, n))
             cond = torch.from_numpy(np.asarray(codes[rows])).long() if conditional else None
+            net = self.module_ if network is None else network(rows)
             with torch.inference_mode():
                 x0 = self.process_.sample(
-                    self.module_,
+                    net,
                     (rows.stop - rows.start, *shape),
                     cond=cond,
                     guidance_scale=guidance,

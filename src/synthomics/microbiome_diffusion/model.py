@@ -499,33 +499,23 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         from synthomics.microbiome_diffusion.decoder import presence_from_x0
         from synthomics.microbiome_diffusion.module import ABUNDANCE, PRESENCE
 
-        guidance = self.guidance_scale if guidance_scale is None else guidance_scale
-        steps = self.sampling_steps if steps is None else steps
         module, transform = self.module_, self.transform_
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
-        clip = module.clip_denoised(transform.low, transform.high)
-        conditional = self.condition_ is not None
-        offsets = rng.normal(0.0, 1.0, plan.n) * self.presence_sd_
+        offsets = torch.from_numpy(rng.normal(0.0, 1.0, plan.n) * self.presence_sd_).float()
         unseen = torch.from_numpy(np.asarray(self.prevalence_) == 0)
         present = np.zeros((plan.n, transform.n_taxa), dtype=bool)
         scores = np.zeros((plan.n, transform.n_taxa))
+        chunks = self._sample_chunks(
+            plan.codes,
+            (2, transform.n_taxa),
+            generator,
+            guidance_scale=guidance_scale,
+            steps=steps,
+            denoised_fn=module.clip_denoised(transform.low, transform.high),
+            network=lambda rows: _with_presence_offset(module, offsets[rows]),
+        )
         with torch.inference_mode():
-            for start in range(0, plan.n, SAMPLE_CHUNK):
-                rows = slice(start, min(start + SAMPLE_CHUNK, plan.n))
-                n = rows.stop - rows.start
-                cond = torch.from_numpy(plan.codes[rows]).long() if conditional else None
-                net = _with_presence_offset(module, torch.from_numpy(offsets[rows]).float())
-                x0 = self.process_.sample(
-                    net,
-                    (n, 2, transform.n_taxa),
-                    cond=cond,
-                    guidance_scale=guidance,
-                    steps=steps,
-                    method=self.sampler,
-                    generator=generator,
-                    denoised_fn=clip,
-                    self_condition=module.self_conditioning,
-                )
+            for rows, x0 in chunks:
                 x0[:, PRESENCE, unseen] = -1.0  # taxa absent from every training sample
                 present[rows] = presence_from_x0(
                     x0[:, PRESENCE], stochastic=self.stochastic_presence, generator=generator
