@@ -19,7 +19,11 @@ the splits do):
   geometric mean over taxa of the mean synthetic relative abundance where present divided
   by the real one (1 = right);
 * ``dcr_ratio``, ``exact_copies``: distance to the closest training record (Hellinger
-  features) relative to held-out records, and the share of exact copies.
+  features) relative to held-out records, and the share of exact copies;
+* ``mia_auc``: the distance attack of membership inference, the ROC AUC with which the
+  distance to the closest synthetic sample tells training samples from held-out ones
+  (0.5 = no leak; the real-vs-real floor has none, its "synthetic" samples being training
+  samples).
 
 The real-vs-real floor compares subsamples of the training samples (one per draw) with the
 held-out ones.
@@ -83,6 +87,7 @@ METRICS = [
     "rare_ratio",
     "dcr_ratio",
     "exact_copies",
+    "mia_auc",
     "fit_seconds",
     "sample_seconds",
 ]
@@ -174,7 +179,7 @@ def judge(
 
     from synthomics.metrics.alpha import shannon
     from synthomics.metrics.prevalence import prevalence_pearson
-    from synthomics.metrics.privacy import dcr, hellinger_features
+    from synthomics.metrics.privacy import dcr, hellinger_features, membership_inference_auc
     from synthomics.metrics.sparsity import richness_wasserstein, zero_fraction_gap
 
     present_r, present_s = real > 0, synthetic > 0
@@ -198,6 +203,7 @@ def judge(
         "rare_ratio": float(np.exp(np.mean(ratios))) if ratios else np.nan,
         "dcr_ratio": privacy.dcr_ratio,
         "exact_copies": privacy.exact_copies,
+        "mia_auc": membership_inference_auc(hellinger[1], hellinger[2], hellinger[0]),
     }
 
 
@@ -265,7 +271,7 @@ def run_one(
             continue
         values = {key: float(np.nanmean([j[key] for j in judged])) for key in judged[0]}
         if name == "real (floor)":  # subsamples of the training set: no privacy to judge
-            values |= {"dcr_ratio": np.nan, "exact_copies": np.nan}
+            values |= {"dcr_ratio": np.nan, "exact_copies": np.nan, "mia_auc": np.nan}
         values |= {"fit_seconds": fit_seconds, "sample_seconds": sample_seconds}
         rows += [
             {"dataset": dataset, "seed": seed, "generator": name, "metric": k, "value": v}
@@ -344,14 +350,10 @@ def summary_table(frame: pd.DataFrame, reference: str) -> str:
                     cells.append(f"{mean:.3g}")
             diff = ""
             if reference in wide.index.get_level_values(0) and generator != reference:
-                paired = (
-                    wide.loc[generator]["c2st"] - wide.loc[reference]["c2st"]
-                ).to_numpy()
+                paired = (wide.loc[generator]["c2st"] - wide.loc[reference]["c2st"]).to_numpy()
                 mean, low, high = interval(paired)
                 if not np.isnan(low):
-                    verdict = (
-                        "better" if high < 0 else "worse" if low > 0 else "within noise"
-                    )
+                    verdict = "better" if high < 0 else "worse" if low > 0 else "within noise"
                     diff = f"{mean:+.3f} [{low:+.3f}, {high:+.3f}] {verdict}"
             lines.append(f"| {generator} | " + " | ".join(cells) + f" | {diff} |")
         lines.append("")
@@ -430,8 +432,7 @@ def diagnosis_table(diagnoses: list[tuple[str, dict[str, dict[str, float]]]], to
             }
             ranked = sorted(excess.items(), key=lambda kv: -kv[1])[:top]
             text = "; ".join(
-                f"{k} {np.mean(features[k]):.2f} (floor {floor.get(k, 0.5):.2f})"
-                for k, _ in ranked
+                f"{k} {np.mean(features[k]):.2f} (floor {floor.get(k, 0.5):.2f})" for k, _ in ranked
             )
             lines.append(f"- {generator}, taxa beyond the floor: {text}")
         lines.append("")
@@ -479,9 +480,7 @@ def main() -> None:
     )
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--top", type=int, default=6, help="features in the diagnosis")
-    parser.add_argument(
-        "--cache", default=str(Path.home() / ".cache" / "synthomics-benchmarks")
-    )
+    parser.add_argument("--cache", default=str(Path.home() / ".cache" / "synthomics-benchmarks"))
     parser.add_argument("--out", default="benchmarks/results/microbiome_c2st")
     args = parser.parse_args()
     generators = parse_generators(args.generators, args.ablation)

@@ -12,6 +12,8 @@ from synthomics.microbiome_diffusion.transform import (
     EvennessCalibration,
     MarginalCalibration,
     PresenceLogAbundance,
+    floor_shares,
+    smallest_share,
 )
 
 FAST = {"size": "tiny", "poincare_epochs": 5, "sampling_steps": 8, "progress": False}
@@ -107,6 +109,7 @@ def test_calibration_survives_save_and_load(counts_table, tmp_path):
     model.save(tmp_path / "model")
     loaded = load_generator(tmp_path / "model")
     assert loaded.presence_sd_ == model.presence_sd_
+    assert loaded.detection_limit_ == model.detection_limit_ > 0
     np.testing.assert_array_equal(loaded.calibration_.generated, model.calibration_.generated)
     np.testing.assert_array_equal(loaded.evenness_.target, model.evenness_.target)
     np.testing.assert_array_equal(loaded.sample(20, seed=5).X, model.sample(20, seed=5).X)
@@ -171,3 +174,35 @@ def test_taxa_absent_from_every_training_sample_are_never_drawn(counts_table):
     # the other taxa keep their prevalence
     seen = np.setdiff1d(np.arange(adata.n_vars), [3, 17])
     assert (synthetic[:, seen] > 0).mean(axis=0).min() > 0
+
+
+def test_floor_shares_raises_present_shares_to_the_limit_and_keeps_absent_ones():
+    rows = np.array([[0.7, 0.3 - 1e-9, 1e-9, 0.0], [0.25, 0.25, 0.25, 0.25]])
+    floored = floor_shares(rows, 1e-4)
+    np.testing.assert_allclose(floored.sum(axis=1), 1.0)
+    assert floored[0, 3] == 0  # absent stays absent
+    # the raised share is the limit over the row's new total (1 + 1e-4 - 1e-9)
+    assert floored[0, 2] == pytest.approx(1e-4 / (1 + 1e-4 - 1e-9))
+    np.testing.assert_array_equal(floored[1], rows[1])  # nothing below the limit: unchanged
+    np.testing.assert_array_equal(floor_shares(rows, 0.0), rows)
+    assert smallest_share(rows) == 1e-9
+    assert smallest_share(np.zeros((2, 3))) == 0.0
+
+
+def test_no_present_share_is_drawn_below_the_training_detection_limit():
+    # relative abundances with a profiler's detection limit of 1e-4 (no reads to round)
+    rng = np.random.default_rng(2)
+    raw = np.exp(rng.normal(0, 2.5, size=(80, 30))) * (rng.random((80, 30)) < 0.6)
+    raw[:, 0] += 1.0
+    shares = raw / raw.sum(axis=1, keepdims=True)
+    shares[shares < 1e-4] = 0
+    shares /= shares.sum(axis=1, keepdims=True)
+    adata = synthetic_microbiome(n_samples=80, n_taxa=30, seed=5)
+    adata.X = shares
+    adata.uns["units"] = "proportion"
+    model = get_generator("diffusion", seed=0, max_steps=20, **FAST).fit(adata)
+    assert model.detection_limit_ == pytest.approx(shares[shares > 0].min())
+    synthetic = np.asarray(model.sample(400, seed=1).X)
+    present = synthetic[synthetic > 0]
+    # at least the limit up to the closure of the row (a relative error of a few 1e-3)
+    assert present.min() >= 0.99 * model.detection_limit_

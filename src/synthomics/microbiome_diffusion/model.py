@@ -42,7 +42,10 @@ Decoder calibration on the model's own draws (after training)
     * ``calibrate_evenness``: each sample's shares are raised to the power that moves its
       Shannon index, quantile to quantile, onto the training distribution of the index in
       its condition level
-      (:class:`~synthomics.microbiome_diffusion.transform.EvennessCalibration`).
+      (:class:`~synthomics.microbiome_diffusion.transform.EvennessCalibration`);
+    * the detection limit: no present share falls below the smallest non-zero share of the
+      training table (:func:`~synthomics.microbiome_diffusion.transform.floor_shares`),
+      where the power of the evenness calibration would otherwise put some rare taxa.
 
 Options that matter
     ``max_steps`` (1,500 optimiser steps, keeping the last EMA weights) and
@@ -242,6 +245,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         self.calibration_: Any = None
         self.evenness_: Any = None
         self.presence_sd_ = 0.0
+        self.detection_limit_ = 0.0
 
     # ----------------------------------------------------------------- building blocks
 
@@ -341,7 +345,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
 
     def _fit(self, data: MicrobiomeTrainingData, rng: np.random.Generator) -> None:
         from synthomics.diffusion.fitting import train_diffusion
-        from synthomics.microbiome_diffusion.transform import PresenceLogAbundance
+        from synthomics.microbiome_diffusion.transform import PresenceLogAbundance, smallest_share
         from synthomics.training import seed_everything
 
         start = time.perf_counter()
@@ -379,6 +383,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         self.transform_ = transform
         self.architecture_ = architecture
         self.prevalence_ = prevalence
+        self.detection_limit_ = smallest_share(data.proportions)
         self.embedding_ = embedding
         self.calibration_ = self._calibrate(data, rng)
         self.fit_record_.update(record, fit_seconds=time.perf_counter() - start)
@@ -477,13 +482,15 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         steps: int | None = None,
     ) -> MicrobiomeDraw:
         """Generate the rows of ``plan`` (used by :meth:`sample`; options for experiments)."""
+        from synthomics.microbiome_diffusion.transform import floor_shares
+
         present, scores = self._generate(plan, rng, guidance_scale=guidance_scale, steps=steps)
         if self.calibration_ is not None:
             scores = self.calibration_.apply(scores)
         proportions = self.transform_.decode(present, scores)
         if self.evenness_ is not None:
             proportions = self.evenness_.apply(proportions, plan.codes)
-        return MicrobiomeDraw(proportions, None)
+        return MicrobiomeDraw(floor_shares(proportions, self.detection_limit_), None)
 
     def _generate(
         self,
@@ -534,6 +541,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         if self.calibration_ is not None:
             state["calibration/generated"] = self.calibration_.generated
         state["calibration/presence_sd"] = np.array([self.presence_sd_])
+        state["calibration/detection_limit"] = np.array([self.detection_limit_])
         if self.evenness_ is not None:
             state["calibration/evenness_generated"] = self.evenness_.generated
             state["calibration/evenness_target"] = self.evenness_.target
@@ -557,6 +565,9 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         )
         self.prevalence_ = np.asarray(state["prevalence"])
         self.presence_sd_ = float(np.asarray(state.get("calibration/presence_sd", [0.0]))[0])
+        self.detection_limit_ = float(
+            np.asarray(state.get("calibration/detection_limit", [0.0]))[0]
+        )
         calibration = state.get("calibration/generated")
         self.calibration_ = (
             None if calibration is None else MarginalCalibration(np.asarray(calibration))

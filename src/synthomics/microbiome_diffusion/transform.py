@@ -50,7 +50,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-__all__ = ["KINDS", "EvennessCalibration", "MarginalCalibration", "PresenceLogAbundance"]
+__all__ = [
+    "KINDS",
+    "EvennessCalibration",
+    "MarginalCalibration",
+    "PresenceLogAbundance",
+    "floor_shares",
+    "smallest_share",
+]
 
 KINDS: tuple[str, ...] = ("log", "clr")
 """Abundance transforms: log relative abundance or centred log-ratio over present taxa."""
@@ -381,6 +388,29 @@ class EvennessCalibration:
         richness = (proportions > 0).sum(axis=1)
         target = np.clip(target, 0.0, np.log(np.maximum(richness, 1)))
         return _with_shannon(proportions, target)
+
+
+def smallest_share(proportions: np.ndarray) -> float:
+    """The smallest non-zero share of a table: its detection limit (0 for an empty table)."""
+    proportions = np.asarray(proportions, dtype=np.float64)
+    positive = proportions[proportions > 0]
+    return float(positive.min()) if positive.size else 0.0
+
+
+def floor_shares(proportions: np.ndarray, limit: float) -> np.ndarray:
+    """Present shares raised to at least ``limit`` (the training detection limit), reclosed.
+
+    A profiler reports nothing below its detection limit (a MetaPhlAn table's smallest share,
+    one read of a count table), while a powered or quantile-mapped draw can put a present
+    taxon far below it, a share no real sample has. Absent taxa stay at zero; after the
+    closure a raised share is the limit divided by the row's new total, at most a few
+    parts in a thousand below it.
+    """
+    proportions = np.asarray(proportions, dtype=np.float64)
+    if limit <= 0:
+        return proportions
+    raised = np.where(proportions > 0, np.maximum(proportions, limit), 0.0)
+    return raised / raised.sum(axis=1, keepdims=True)
 
 
 def _quantile_map(values: np.ndarray, knots: np.ndarray, target: np.ndarray) -> np.ndarray:
