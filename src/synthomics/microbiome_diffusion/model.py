@@ -156,10 +156,6 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         Calibrate the decoder on the model's own draws (see "Decoder calibration" above).
     self_conditioning
         Feed the network its previous estimate of the clean sample (Chen et al. 2023).
-    gaussian_rank
-        Rank of a correlated Gaussian base (probabilistic PCA of the training
-        representation) whose exact denoiser's estimate the network gets as input
-        (0: none).
     max_steps
         Optimiser steps (rounded up to whole epochs); see "Options that matter" above.
     batch_size, lr, weight_decay
@@ -224,8 +220,6 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         calibrate_prevalence: bool = True,
         calibrate_abundance: bool = True,
         calibrate_evenness: bool = True,
-        gaussian_rank: int = 0,
-        gaussian_use: str = "input",
         seed: int = 0,
         library_size: LibrarySizeKind = "lognormal",
         progress: bool | None = None,
@@ -248,8 +242,6 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         self.calibrate_prevalence = calibrate_prevalence
         self.calibrate_abundance = calibrate_abundance
         self.calibrate_evenness = calibrate_evenness
-        self.gaussian_rank = int(gaussian_rank)
-        self.gaussian_use = gaussian_use
         self.calibration_: Any = None
         self.evenness_: Any = None
         self.presence_sd_ = 0.0
@@ -267,8 +259,6 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
             "hard_sparsity": bool(self.hard_sparsity),
             "learn_embedding": self.taxon_embedding == "learned",
             "self_conditioning": bool(self.self_conditioning),
-            "gaussian_rank": int(self.gaussian_rank),
-            "gaussian_use": str(self.gaussian_use),
         }
 
     def _build_module(
@@ -278,22 +268,11 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         taxon_embedding: np.ndarray | None,
         class_prevalence: np.ndarray | None = None,
         class_sizes: np.ndarray | None = None,
-        x: np.ndarray | None = None,
     ):
-        from synthomics.diffusion.gaussian import GaussianDenoiser
         from synthomics.microbiome_diffusion.module import MicrobiomeDenoiser
 
         arch = dict(architecture)
         n_samples = int(arch.pop("n_samples", self.training_.get("n_samples", 1)))
-        rank = int(arch.pop("gaussian_rank", 0))
-        base = None
-        if rank > 0:  # fitted to the training representation, or a shell to load into
-            shape = (2, int(arch["n_taxa"]))
-            base = (
-                GaussianDenoiser.empty(shape, rank) if x is None else GaussianDenoiser.fit(x, rank)
-            )
-            if base.rank != rank:  # capped by the number of samples
-                architecture["gaussian_rank"] = base.rank
         return MicrobiomeDenoiser(
             arch.pop("n_taxa"),
             prevalence=prevalence,
@@ -301,7 +280,6 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
             taxon_embedding=taxon_embedding,
             class_prevalence=class_prevalence,
             class_sizes=class_sizes,
-            gaussian_base=base,
             **arch,
         )
 
@@ -387,7 +365,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
                 [(data.proportions[data.codes == c] > 0).mean(axis=0) for c in range(self.n_groups)]
             )
         module = self._build_module(
-            architecture, prevalence, embedding, class_prevalence, class_sizes, x
+            architecture, prevalence, embedding, class_prevalence, class_sizes
         )
         process = self._build_process()
         tensors: dict[str, Any] = {"x": x}

@@ -123,10 +123,6 @@ class MicrobiomeDenoiser(nn.Module):
     independent_skip
         Precondition the network by the exact denoiser of independent taxa
         (:meth:`independent_evidence`; the network predicts corrections to it).
-    gaussian_base
-        A :class:`~synthomics.diffusion.gaussian.GaussianDenoiser` of the training
-        representation: its posterior mean, the estimate of a correlated Gaussian, is given
-        to the network as two more input channels.
     """
 
     def __init__(
@@ -151,8 +147,6 @@ class MicrobiomeDenoiser(nn.Module):
         presence_weight: float = 1.0,
         independent_skip: bool = True,
         self_conditioning: bool = False,
-        gaussian_base: nn.Module | None = None,
-        gaussian_use: str = "input",
     ) -> None:
         super().__init__()
         if prediction not in PREDICTIONS:
@@ -166,10 +160,7 @@ class MicrobiomeDenoiser(nn.Module):
         self.self_conditioning = bool(self_conditioning)
         embedding = None if taxon_embedding is None else torch.as_tensor(taxon_embedding).float()
         self.embed = NoiseLevelEmbedding(dim, n_classes)
-        self.gaussian_base = gaussian_base
-        self.gaussian_use = gaussian_use
-        as_input = gaussian_base is not None and gaussian_use == "input"
-        channels = 2 + 2 * self.self_conditioning + 2 * as_input
+        channels = 4 if self_conditioning else 2
         self.input = FeatureEmbeddingLinear(n_taxa, channels, dim, embedding, learn_embedding)
         self.trunk = ResidualMLP(dim, dim, n_blocks, expansion, dropout)
         self.presence = PresenceHead(
@@ -210,9 +201,6 @@ class MicrobiomeDenoiser(nn.Module):
         if self.self_conditioning:
             previous = inputs.get("x0_self")
             features = torch.cat([x_t, torch.zeros_like(x_t) if previous is None else previous], 1)
-        if self.gaussian_base is not None and self.gaussian_use == "input":
-            estimate = self.gaussian_base.posterior_mean(x_t, alpha, sigma)
-            features = torch.cat([features, estimate], 1)
         h = self.trunk(self.input(features), emb)
         logits = self.presence(h, inputs.get("cond"))
         offset = inputs.get("presence_offset")
@@ -223,11 +211,7 @@ class MicrobiomeDenoiser(nn.Module):
             # the network gives each taxon's prior given the rest (presence logit; abundance
             # N(m, exp(log_v)) when present), the closed-form Bayes update adds its own
             # noisy values; m = log_v = 0 and zero network weights give independent taxa
-            mean, log_var = heads[:, 0], heads[:, 1]
-            if self.gaussian_base is not None and self.gaussian_use == "prior":
-                shift, m, v = self.gaussian_prior(x_t, alpha, sigma)
-                logits, mean, log_var = logits + shift, mean + m, log_var + v
-            log_var = log_var.clamp(-6.0, 3.0)
+            mean, log_var = heads[:, 0], heads[:, 1].clamp(-6.0, 3.0)
             logits = logits + self.independent_evidence(x_t, alpha, sigma, mean, log_var)
             abundance_x0 = torch.sigmoid(logits) * self.present_abundance_posterior(
                 x_t[:, ABUNDANCE], alpha, sigma, mean, log_var
@@ -246,30 +230,6 @@ class MicrobiomeDenoiser(nn.Module):
         if self.independent_skip:
             outputs["x0"] = torch.stack([presence_x0, abundance_x0], dim=1)
         return outputs
-
-    def gaussian_prior(
-        self, x_t: torch.Tensor, alpha: torch.Tensor, sigma: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """What the correlated Gaussian base says of each taxon given the other taxa.
-
-        From the leave-one-out conditionals of the base
-        (:meth:`~synthomics.diffusion.gaussian.GaussianDenoiser.cavity`): a presence-logit
-        shift (the logit of :math:`(1 + E[y_j \\mid \\text{rest}])/2` minus that of the
-        taxon's prevalence), an abundance-mean shift (:math:`E[z_j \\mid \\text{rest}]`
-        over the presence probability, minus its value with no information) and a log
-        variance shift (the conditional over the marginal variance). All three are zero
-        at pure noise, where the base knows no more than the prevalence.
-        """
-        base = self.gaussian_base
-        mean, var = base.cavity(x_t, alpha, sigma)
-        prior_mean = base.mean.view(2, -1)
-        eps = 1e-3
-        p_rest = ((1 + mean[:, PRESENCE]) / 2).clamp(eps, 1 - eps)
-        p_none = ((1 + prior_mean[PRESENCE]) / 2).clamp(eps, 1 - eps)
-        shift = torch.logit(p_rest) - torch.logit(p_none)
-        m = (mean[:, ABUNDANCE] / p_rest - prior_mean[ABUNDANCE] / p_none).clamp(-3.0, 3.0)
-        ratio = var[:, ABUNDANCE] / base.marginal_variance()[ABUNDANCE].clamp_min(1e-6)
-        return shift, m, torch.log(ratio.clamp(0.05, 1.0))
 
     @staticmethod
     def independent_evidence(
