@@ -41,7 +41,7 @@ def test_registry_builds_the_model():
 def test_default_trains_a_fixed_budget_without_early_stopping():
     # the defaults chosen in benchmarks/results/diffusion_tuning.md
     model = MicrobiomeDiffusion()
-    assert (model.early_stopping, model.max_steps) == (False, 1500)
+    assert (model.early_stopping, model.max_steps) == (False, 750)
 
 
 def test_conditional_sampling_counts_and_output(conditional_model, adata):

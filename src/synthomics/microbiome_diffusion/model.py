@@ -48,12 +48,12 @@ Decoder calibration on the model's own draws (after training)
       where the power of the evenness calibration would otherwise put some rare taxa.
 
 Options that matter
-    ``max_steps`` (1,500 optimiser steps, keeping the last EMA weights) and
-    ``early_stopping`` (off) trade fidelity for privacy: longer training fits the tables
-    better and sits closer to the training samples; on small, low-dimensional tables
-    ``early_stopping=True`` or fewer steps protect privacy better. ``size`` sets the network
-    (``default`` for a CPU). The measurements behind these choices are in
-    ``benchmarks/results/diffusion_tuning.md`` and ``benchmarks/results/microbiome_c2st/``.
+    ``max_steps`` (750 optimiser steps, keeping the last EMA weights) and
+    ``early_stopping`` (off) trade fidelity for privacy: longer training fits the tables a
+    little better and sits closer to the training samples, which a membership-inference
+    attack then tells from new ones; ``early_stopping=True`` protects privacy more at some
+    cost in fidelity. ``size`` sets the network (``default`` for a CPU). The measurements
+    behind these choices are in ``benchmarks/results/microbiome_c2st/NOTES.md``.
 
 Output: relative abundances; integer reads in ``layers["counts"]`` when the training data
 were counts (depths from the training library-size distribution of each condition level) or
@@ -201,8 +201,8 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
     )
 
     sizes: ClassVar[dict[str, dict[str, int]]] = SIZES
-    option_overrides: ClassVar[dict[str, Any]] = {"max_steps": 1500, "early_stopping": False}
-    """A fixed budget of 1,500 steps, keeping the last weights (see "Options that matter")."""
+    option_overrides: ClassVar[dict[str, Any]] = {"max_steps": 750, "early_stopping": False}
+    """A fixed budget of 750 steps, keeping the last weights (see "Options that matter")."""
     sample_chunk: ClassVar[int] = SAMPLE_CHUNK
 
     def __init__(
