@@ -96,3 +96,24 @@ def test_sampling_reproduces_the_correlation():
     entries = corr.sample_entries(40_000, rows, cols, np.random.default_rng(5)).reshape(-1, 3)
     np.testing.assert_allclose(np.corrcoef(entries.T), C, atol=0.02)
     np.testing.assert_allclose(entries.std(axis=0), 1.0, atol=0.02)
+
+
+def test_factor_columns_have_a_sign_convention():
+    # eigen- and singular vectors are defined up to sign and LAPACK's choice varies with
+    # the number of threads: each factor column has its largest entry positive, so that
+    # a seed draws the same samples everywhere
+    rng = np.random.default_rng(3)
+    X = _factor_data(300, 40, rng)
+    matrix = np.corrcoef(X.T)
+    for corr in (
+        LowRankCorrelation.from_scores(X),
+        LowRankCorrelation.from_scores(X, rank=5, rng=np.random.default_rng(0)),
+        LowRankCorrelation.from_matrix(matrix),
+        LowRankCorrelation.from_matrix(matrix, rank=5, rng=np.random.default_rng(0)),
+    ):
+        columns = np.arange(corr.rank)
+        largest = corr.factor[np.argmax(np.abs(corr.factor), axis=0), columns]
+        assert np.all(largest > 0)
+    # a negated column gives the same correlation but, without the convention, other draws
+    flipped = LowRankCorrelation(-corr.factor, corr.diagonal)
+    np.testing.assert_allclose(flipped.dense(), corr.dense())

@@ -211,7 +211,7 @@ class LowRankCorrelation:
             factor = vectors * np.sqrt(np.maximum(values, EIGEN_FLOOR))
             norms = np.sqrt(np.einsum("ij,ij->i", factor, factor))
             factor = factor / norms[:, None] * np.sqrt(1.0 - MIN_DIAGONAL)
-            return cls(factor, np.full(p, MIN_DIAGONAL), 0.0)
+            return cls(_sign_fixed(factor), np.full(p, MIN_DIAGONAL), 0.0)
         # principal-axis factoring: fit the off-diagonal part with F F^T, the diagonal
         # holding each row's communality, so that the variance F leaves out goes to the
         # diagonal instead of spreading over spurious off-diagonal correlations
@@ -233,6 +233,7 @@ class LowRankCorrelation:
         cls, factor: np.ndarray, diagonal: np.ndarray, shrinkage: float
     ) -> LowRankCorrelation:
         """Rows whose factor norm exceeds ``1 - MIN_DIAGONAL`` are scaled down to it."""
+        factor = _sign_fixed(factor)
         low = diagonal < MIN_DIAGONAL
         if low.any():
             norms = np.sqrt(np.maximum(1.0 - diagonal[low], 1e-300))
@@ -256,6 +257,21 @@ class LowRankCorrelation:
         return cls(
             state[prefix + "factor"], state[prefix + "diagonal"], float(state[prefix + "shrinkage"])
         )
+
+
+def _sign_fixed(factor: np.ndarray) -> np.ndarray:
+    """Each column with its largest entry (in absolute value) positive.
+
+    An eigen- or singular vector is defined up to its sign, and LAPACK's choice can change
+    with the number of threads; without a convention the same seed then draws other
+    samples on another machine (as :func:`sklearn.utils.extmath.svd_flip` fixes it).
+    """
+    if factor.size == 0:
+        return factor
+    largest = np.argmax(np.abs(factor), axis=0)
+    signs = np.sign(factor[largest, np.arange(factor.shape[1])])
+    signs[signs == 0] = 1.0
+    return factor * signs
 
 
 def _standardise(scores: np.ndarray) -> np.ndarray:
