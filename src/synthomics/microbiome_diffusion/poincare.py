@@ -36,7 +36,8 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -351,73 +352,50 @@ def fit_poincare(
     keys_t = torch.from_numpy(keys)
     pairs = torch.from_numpy(closure)
     optimiser = RiemannianSGD([points], lr=lr)
-    threads = torch.get_num_threads()
     # on several threads the gradients of rows indexed more than once are summed in an
     # order that changes from run to run, so one thread keeps the fit reproducible
-    torch.set_num_threads(1)
-    try:
-        loss_value = _riemannian_sgd(
-            points,
-            optimiser,
-            pairs,
-            keys_t,
-            n,
-            epochs,
-            burn_in,
-            lr,
-            batch_size,
-            negatives,
-            generator,
-        )
-    finally:
-        torch.set_num_threads(threads)
+    with _one_thread():
+        loss_value = float("nan")
+        for epoch in range(epochs):
+            for group in optimiser.param_groups:
+                group["lr"] = lr / 10 if epoch < burn_in else lr
+            order = torch.randperm(len(pairs), generator=generator)
+            total, count = 0.0, 0
+            for start in range(0, len(pairs), batch_size):
+                batch = pairs[order[start : start + batch_size]]
+                u, v = batch[:, 0], batch[:, 1]
+                sampled = torch.randint(0, n, (len(batch), negatives), generator=generator)
+                candidates = torch.cat([v[:, None], sampled], dim=1)
+                candidate_keys = u[:, None] * n + candidates
+                found = torch.searchsorted(keys_t, candidate_keys).clamp(max=len(keys_t) - 1)
+                related = keys_t[found] == candidate_keys
+                related[:, 0] = False  # the positive itself
+                distances = poincare_distance(points[u][:, None, :], points[candidates])
+                logits = (-distances).masked_fill(related, float("-inf"))
+                loss = torch.nn.functional.cross_entropy(
+                    logits, torch.zeros(len(batch), dtype=torch.long)
+                )
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                total += loss.item() * len(batch)
+                count += len(batch)
+            loss_value = total / count
     coordinates = points.detach().numpy().copy()
     if not (np.linalg.norm(coordinates, axis=1) < 1).all():  # pragma: no cover - guarded above
         raise RuntimeError("a Poincaré point left the unit ball")
     return PoincareEmbedding(coordinates, loss_value)
 
 
-def _riemannian_sgd(
-    points: torch.nn.Parameter,
-    optimiser: RiemannianSGD,
-    pairs: torch.Tensor,
-    keys_t: torch.Tensor,
-    n: int,
-    epochs: int,
-    burn_in: int,
-    lr: float,
-    batch_size: int,
-    negatives: int,
-    generator: torch.Generator,
-) -> float:
-    """The epochs of :func:`fit_poincare`; returns the mean loss of the last epoch."""
-    loss_value = float("nan")
-    for epoch in range(epochs):
-        for group in optimiser.param_groups:
-            group["lr"] = lr / 10 if epoch < burn_in else lr
-        order = torch.randperm(len(pairs), generator=generator)
-        total, count = 0.0, 0
-        for start in range(0, len(pairs), batch_size):
-            batch = pairs[order[start : start + batch_size]]
-            u, v = batch[:, 0], batch[:, 1]
-            sampled = torch.randint(0, n, (len(batch), negatives), generator=generator)
-            candidates = torch.cat([v[:, None], sampled], dim=1)
-            candidate_keys = u[:, None] * n + candidates
-            found = torch.searchsorted(keys_t, candidate_keys).clamp(max=len(keys_t) - 1)
-            related = keys_t[found] == candidate_keys
-            related[:, 0] = False  # the positive itself
-            distances = poincare_distance(points[u][:, None, :], points[candidates])
-            logits = (-distances).masked_fill(related, float("-inf"))
-            loss = torch.nn.functional.cross_entropy(
-                logits, torch.zeros(len(batch), dtype=torch.long)
-            )
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * len(batch)
-            count += len(batch)
-        loss_value = total / count
-    return loss_value
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Torch on one intra-op thread inside the block, its previous setting restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def mean_rank(embedding: PoincareEmbedding, parent: np.ndarray) -> float:
