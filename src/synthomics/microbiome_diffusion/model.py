@@ -413,7 +413,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
             return None
         n = min(max(CALIBRATION_SAMPLES, 4 * data.n_samples), 3 * CALIBRATION_SAMPLES)
         plan = SamplePlan(rng.choice(data.codes, n), None)
-        target = prevalence_logit((data.proportions > 0).mean(axis=0), data.n_samples).numpy()
+        target = prevalence_logit(self.prevalence_, data.n_samples).numpy()
         self.presence_sd_ = 0.0
         if self.calibrate_prevalence:
             self.presence_sd_ = self._richness_spread(plan, data, rng)
@@ -427,9 +427,8 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
                 self.module_.presence.readout.bias += torch.from_numpy(shift).float()
         present, scores = self._generate(plan, rng)
         generated = present.mean(axis=0)
-        observed = (data.proportions > 0).mean(axis=0)
         self.fit_record_["calibration_zero_fraction_gap_pp"] = float(
-            100 * abs(generated.mean() - observed.mean())
+            100 * abs(generated.mean() - self.prevalence_.mean())
         )
         calibration = MarginalCalibration.fit(present, scores) if self.calibrate_abundance else None
         if self.calibrate_evenness:
