@@ -172,9 +172,13 @@ def _renamed(feature: str) -> str:
 
 
 def judge(
-    real: np.ndarray, synthetic: np.ndarray, train: np.ndarray, seed: int
+    real: np.ndarray, synthetic: np.ndarray, train: np.ndarray, seed: int, privacy: bool = True
 ) -> dict[str, float]:
-    """The benchmark's metrics of one synthetic set (module docstring)."""
+    """The benchmark's metrics of one synthetic set (module docstring).
+
+    ``privacy=False`` (the real-vs-real floor, whose "synthetic" samples are training
+    samples) gives NaN for the privacy metrics instead of computing them.
+    """
     from scipy.stats import wasserstein_distance
 
     from synthomics.metrics.alpha import shannon
@@ -190,8 +194,15 @@ def judge(
             ratios.append(
                 np.log(synthetic[present_s[:, j], j].mean() / real[present_r[:, j], j].mean())
             )
-    hellinger = [hellinger_features(x) for x in (synthetic, train, real)]
-    privacy = dcr(*hellinger)
+    leak = {"dcr_ratio": np.nan, "exact_copies": np.nan, "mia_auc": np.nan}
+    if privacy:
+        hellinger = [hellinger_features(x) for x in (synthetic, train, real)]
+        closest = dcr(*hellinger)
+        leak = {
+            "dcr_ratio": closest.dcr_ratio,
+            "exact_copies": closest.exact_copies,
+            "mia_auc": membership_inference_auc(hellinger[1], hellinger[2], hellinger[0]),
+        }
     return {
         "c2st": _c2st(real, synthetic, "clr", seed),
         "c2st_presence": _c2st(real, synthetic, "presence", seed),
@@ -201,9 +212,7 @@ def judge(
         "richness_w1": richness_wasserstein(real, synthetic),
         "shannon_w1": wasserstein_distance(shannon(real), shannon(synthetic)),
         "rare_ratio": float(np.exp(np.mean(ratios))) if ratios else np.nan,
-        "dcr_ratio": privacy.dcr_ratio,
-        "exact_copies": privacy.exact_copies,
-        "mia_auc": membership_inference_auc(hellinger[1], hellinger[2], hellinger[0]),
+        **leak,
     }
 
 
@@ -264,14 +273,14 @@ def run_one(
         judged = []
         for k, Q in enumerate(draws):
             try:  # each draw with its own classifier folds
-                judged.append(judge(real, Q, P_train, seed + DRAW_SEED_STEP * k))
+                judged.append(
+                    judge(real, Q, P_train, seed + DRAW_SEED_STEP * k, name != "real (floor)")
+                )
             except ValueError as exc:  # one failed metric must not lose the whole run
                 print(f"{dataset} seed {seed} {name} draw {k}: not judged ({exc})", flush=True)
         if not judged:
             continue
-        values = {key: float(np.nanmean([j[key] for j in judged])) for key in judged[0]}
-        if name == "real (floor)":  # subsamples of the training set: no privacy to judge
-            values |= {"dcr_ratio": np.nan, "exact_copies": np.nan, "mia_auc": np.nan}
+        values = {key: _mean_of_draws([j[key] for j in judged]) for key in judged[0]}
         values |= {"fit_seconds": fit_seconds, "sample_seconds": sample_seconds}
         rows += [
             {"dataset": dataset, "seed": seed, "generator": name, "metric": k, "value": v}
@@ -285,6 +294,12 @@ def run_one(
             flush=True,
         )
     return rows, diagnosis
+
+
+def _mean_of_draws(values: list[float]) -> float:
+    """Mean over the draws that have the metric (NaN, without a warning, when none has)."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(values[~np.isnan(values)].mean()) if not np.isnan(values).all() else np.nan
 
 
 def calibration_variants(
