@@ -14,10 +14,11 @@ from synthomics.generators import get_generator
 from synthomics.genotype_diffusion import GenotypeDiffusion
 from synthomics.microbiome_diffusion import MicrobiomeDiffusion
 
-# The defaults of each model (the microbiome model's budget halved since the base existed,
-# for privacy); the base keeps per-model defaults apart.
-MICROBIOME = {"max_steps": 750, "early_stopping": False, "batch_size": 64,
-              "weight_decay": 1e-4, "patience": 10, "dropout": 0.0}  # fmt: skip
+# The defaults of each model (the microbiome model's budget set by the table's size since
+# the base existed, for privacy); the base keeps per-model defaults apart.
+MICROBIOME = {"max_steps": "auto", "early_stopping": False, "batch_size": 64,
+              "weight_decay": 1e-4, "patience": 10, "dropout": 0.0,
+              "library_size": "empirical"}  # fmt: skip
 GENOTYPE = {"max_steps": 3000, "early_stopping": True, "batch_size": 128,
             "weight_decay": 1e-2, "patience": 5, "dropout": 0.1}  # fmt: skip
 
@@ -44,7 +45,7 @@ def test_shared_defaults_are_the_training_options_and_the_process_options():
 
 def test_training_options_are_built_from_the_model():
     model = GenotypeDiffusion(max_steps=7, lr=0.5, devices=2, seed=4, condition_dropout=0.2)
-    options = model.training_options()
+    options = model.training_options(100)
     assert (options.max_steps, options.lr, options.devices, options.seed) == (7, 0.5, 2, 4)
     assert (options.condition_dropout, options.batch_size, options.weight_decay) == (0.2, 128, 1e-2)
     assert options.gradient_clip_val == 1.0  # not a model option: the shared default

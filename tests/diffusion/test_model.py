@@ -38,10 +38,24 @@ def test_registry_builds_the_model():
     assert isinstance(get_generator("diffusion", size="tiny"), MicrobiomeDiffusion)
 
 
-def test_default_trains_a_fixed_budget_without_early_stopping():
-    # the defaults chosen in benchmarks/results/diffusion_tuning.md
+def test_default_budget_grows_with_the_table_without_early_stopping():
+    # the defaults chosen in benchmarks/results/microbiome_c2st/NOTES.md
     model = MicrobiomeDiffusion()
-    assert (model.early_stopping, model.max_steps) == (False, 750)
+    assert (model.early_stopping, model.max_steps) == (False, "auto")
+    steps = {n: model.training_options(n).max_steps for n in (10, 300, 685, 686, 1000, 1392, 9000)}
+    assert steps == {10: 750, 300: 750, 685: 750, 686: 751, 1000: 1094, 1392: 1500, 9000: 1500}
+    # 70 passes over the table of 1,000 samples in batches of 64
+    assert MicrobiomeDiffusion(batch_size=128).training_options(2000).max_steps == 1094
+    assert MicrobiomeDiffusion(max_steps=40).training_options(9000).max_steps == 40
+
+
+def test_auto_budget_only_where_a_model_has_one():
+    from synthomics.genotype_diffusion import GenotypeDiffusion
+
+    with pytest.raises(InputError, match="max_steps='auto' is not available"):
+        GenotypeDiffusion(max_steps="auto")
+    with pytest.raises(InputError, match="max_steps is 0"):
+        MicrobiomeDiffusion(max_steps=0)
 
 
 def test_conditional_sampling_counts_and_output(conditional_model, adata):
@@ -56,6 +70,11 @@ def test_conditional_sampling_counts_and_output(conditional_model, adata):
     counts = synthetic.layers["counts"]
     assert np.issubdtype(counts.dtype, np.integer)
     np.testing.assert_array_equal(counts > 0, X > 0)
+    # at depths resampled from the training depths of the level (then rounded per taxon)
+    depths = np.asarray(adata.X).sum(axis=1)
+    for level, total in zip(synthetic.obs["group"], counts.sum(axis=1), strict=True):
+        nearest = np.abs(depths[adata.obs["group"].to_numpy() == level] - total).min()
+        assert nearest <= (counts > 0).sum(axis=1).max()
     record = conditional_model.fit_record_
     assert record["hierarchy"] == "taxonomy" and record["steps"] >= 12
     assert record["best_epoch"] is not None  # validation ran and chose the best weights

@@ -131,8 +131,16 @@ class DiffusionGenerator(Generator):
         check_choice("sampler", values["sampler"], ("ddim", "ddpm"))
         check_choice("schedule", values["schedule"], ("cosine", "linear"))
         check_choice("prediction", values["prediction"], ("v", "epsilon", "x0"))
+        if values["max_steps"] == "auto":
+            if type(self).step_budget is DiffusionGenerator.step_budget:
+                raise InputError(
+                    None,
+                    f"max_steps='auto' is not available for {type(self).__name__}",
+                    expected="a positive integer",
+                )
+        else:
+            check_positive(max_steps=values["max_steps"])
         check_positive(
-            max_steps=values["max_steps"],
             batch_size=values["batch_size"],
             sampling_steps=values["sampling_steps"],
             timesteps=values["timesteps"],
@@ -183,10 +191,23 @@ class DiffusionGenerator(Generator):
         config.update({name: jsonable(getattr(self, name)) for name in self.option_defaults()})
         return config
 
-    def training_options(self) -> DiffusionTrainingOptions:
-        """The options of :func:`~synthomics.diffusion.fitting.train_diffusion`."""
+    def step_budget(self, n_rows: int) -> int:
+        """Optimiser steps of ``max_steps="auto"`` for a table of ``n_rows`` samples
+        (models that offer it override this)."""
+        raise NotImplementedError
+
+    def training_steps(self, n_rows: int) -> int:
+        """Optimiser steps of a fit on ``n_rows`` samples: ``max_steps``, or the model's
+        :meth:`step_budget` when it is ``"auto"``."""
+        if self.max_steps == "auto":
+            return int(self.step_budget(n_rows))
+        return int(self.max_steps)
+
+    def training_options(self, n_rows: int) -> DiffusionTrainingOptions:
+        """The options of :func:`~synthomics.diffusion.fitting.train_diffusion` for a fit on
+        ``n_rows`` samples."""
         return DiffusionTrainingOptions(
-            max_steps=int(self.max_steps),
+            max_steps=self.training_steps(n_rows),
             batch_size=int(self.batch_size),
             lr=self.lr,
             weight_decay=self.weight_decay,

@@ -266,7 +266,7 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
             process,
             module,
             tensors,
-            self.training_options(),
+            self.training_options(len(x)),
             task=self.fit_progress.task("genotype diffusion: training"),
             description="genotype diffusion: training",
         )

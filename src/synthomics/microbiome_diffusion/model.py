@@ -48,15 +48,16 @@ Decoder calibration on the model's own draws (after training)
       where the power of the evenness calibration would otherwise put some rare taxa.
 
 Options that matter
-    ``max_steps`` (750 optimiser steps, keeping the last EMA weights) and
-    ``early_stopping`` (off) trade fidelity for privacy: longer training fits the tables a
-    little better and sits closer to the training samples, which a membership-inference
-    attack then tells from new ones; ``early_stopping=True`` protects privacy more at some
-    cost in fidelity. ``size`` sets the network (``default`` for a CPU). The measurements
-    behind these choices are in ``benchmarks/results/microbiome_c2st/NOTES.md``.
+    ``max_steps`` (``"auto"``: 750 optimiser steps, or 70 passes over a larger table up
+    to 1,500 steps, keeping the last EMA weights) and ``early_stopping`` (off) trade
+    fidelity for privacy: longer training fits the tables a little better and sits closer
+    to the training samples, which a membership-inference attack then tells from new ones;
+    ``early_stopping=True`` protects privacy more at some cost in fidelity. ``size`` sets
+    the network (``default`` for a CPU). The measurements behind these choices are in
+    ``benchmarks/results/microbiome_c2st/NOTES.md``.
 
 Output: relative abundances; integer reads in ``layers["counts"]`` when the training data
-were counts (depths from the training library-size distribution of each condition level) or
+were counts (depths resampled from the training depths of each condition level) or
 when ``library_size`` is given, and then ``X`` is the reads' total-sum scaling, as the
 training table. Reads are the rounded shares of the depth with at least one read per present
 taxon (as MIDASim draws them), so a rare taxon keeps the one or two reads it has in real
@@ -109,6 +110,12 @@ CALIBRATION_SAMPLES = 2000
 PREVALENCE_ROUNDS = 2
 PRESENCE_SD_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 MAX_PREVALENCE_SHIFT = 2.0
+BASE_STEPS = 750
+"""Optimiser steps of ``max_steps="auto"`` on tables of up to 685 samples."""
+PASSES = 70
+"""Passes over the table of ``max_steps="auto"`` on larger tables."""
+MAX_AUTO_STEPS = 1500
+"""The most optimiser steps of ``max_steps="auto"``."""
 
 
 class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
@@ -157,7 +164,8 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
     self_conditioning
         Feed the network its previous estimate of the clean sample (Chen et al. 2023).
     max_steps
-        Optimiser steps (rounded up to whole epochs); see "Options that matter" above.
+        Optimiser steps (rounded up to whole epochs), or ``"auto"`` (default,
+        :meth:`step_budget`); see "Options that matter" above.
     batch_size, lr, weight_decay
         Optimisation (AdamW, linear warm-up then cosine decay to 10 %).
     ema_decay
@@ -184,7 +192,8 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
     seed
         Seeds the fit and the stream of sampling seeds.
     library_size
-        Depth model for reads (``"lognormal"`` or ``"empirical"``).
+        Depth model for reads: ``"empirical"`` (default; resampled training depths, whose
+        shape a log-normal misses on unrarefied tables) or ``"lognormal"``.
     progress
         Show a progress display (None: only on a terminal).
     """
@@ -201,8 +210,9 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
     )
 
     sizes: ClassVar[dict[str, dict[str, int]]] = SIZES
-    option_overrides: ClassVar[dict[str, Any]] = {"max_steps": 750, "early_stopping": False}
-    """A fixed budget of 750 steps, keeping the last weights (see "Options that matter")."""
+    option_overrides: ClassVar[dict[str, Any]] = {"max_steps": "auto", "early_stopping": False}
+    """A budget set by the table's size (:meth:`step_budget`), keeping the last weights
+    (see "Options that matter")."""
     sample_chunk: ClassVar[int] = SAMPLE_CHUNK
 
     def __init__(
@@ -221,7 +231,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         calibrate_abundance: bool = True,
         calibrate_evenness: bool = True,
         seed: int = 0,
-        library_size: LibrarySizeKind = "lognormal",
+        library_size: LibrarySizeKind = "empirical",
         progress: bool | None = None,
         **options: Any,
     ) -> None:
@@ -343,6 +353,17 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
 
     # ----------------------------------------------------------------- fit
 
+    def step_budget(self, n_rows: int) -> int:
+        """Optimiser steps of ``max_steps="auto"``: :data:`BASE_STEPS`, or
+        :data:`PASSES` passes over a larger table, at most :data:`MAX_AUTO_STEPS`.
+
+        Memorisation grows with the passes over each training sample, fidelity with the
+        steps: a table of a few hundred samples gets 750 steps (about 200 passes), one of
+        2,000 samples 1,500 steps (about 50 passes).
+        """
+        passes = PASSES * n_rows / self.batch_size
+        return int(min(MAX_AUTO_STEPS, max(BASE_STEPS, math.ceil(passes))))
+
     def _fit(self, data: MicrobiomeTrainingData, rng: np.random.Generator) -> None:
         from synthomics.diffusion.fitting import train_diffusion
         from synthomics.microbiome_diffusion.transform import PresenceLogAbundance, smallest_share
@@ -375,7 +396,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
             process,
             module,
             tensors,
-            self.training_options(),
+            self.training_options(data.n_samples),
             task=self.fit_progress.task("diffusion: training"),
         )
         self.module_ = module
