@@ -667,6 +667,7 @@ COMPARED_TO_LOG = (
     "mae[unscaled_readout]",
     "mbembed",
     "mbembed[names_only]",
+    "mbembed[renormalised]",
     "clr",
     "pca",
     "rf_relative",
@@ -1021,8 +1022,8 @@ def run_metaml_benchmark(
 
 
 def _mbembed_features(table: Any, folder: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """MBEmbed embeddings of ``table`` with and without the NCBI/GTDB synonyms, and the
-    alignment report of each."""
+    """MBEmbed embeddings of ``table`` with and without the NCBI/GTDB synonyms (and, with
+    them, the matched species closed to one), and the alignment report of each."""
     from synthomics.embeddings.alignment import align_to_reference
     from synthomics.embeddings.mbembed import MBEmbedEncoder
 
@@ -1033,6 +1034,10 @@ def _mbembed_features(table: Any, folder: Any) -> tuple[dict[str, np.ndarray], d
             table, encoder.reference_taxa, duplicates="split", warn_below=0.0, synonyms=synonyms
         )
         features[name] = encoder.embed_fractions(aligned.fractions)
+        if synonyms:  # the matched species closed to one, as if they were the whole profile
+            total = aligned.fractions.sum(axis=1, keepdims=True)
+            closed = np.where(total > 0, aligned.fractions / np.maximum(total, 1e-300), 0.0)
+            features["mbembed[renormalised]"] = encoder.embed_fractions(closed)
         report = aligned.report
         reports[name] = {
             "reference_taxa": report.n_reference,

@@ -178,7 +178,8 @@ def test_benchmark_compares_an_mbembed_folder_with_and_without_synonyms(tmp_path
     rules = {r["rule"]: r["reference_taxa"] for r in alignment["mbembed"]["rules"]}
     assert rules == {"exact name": 9, "Bacteroides to Phocaeicola": 1}
     records = pd.read_csv(tmp_path / "out" / "records.csv")
-    assert {"mbembed", "mbembed[names_only]", "mae[unscaled_readout]"} <= set(records["features"])
+    compared = {"mbembed", "mbembed[names_only]", "mbembed[renormalised]", "mae[unscaled_readout]"}
+    assert compared <= set(records["features"])
     tallied = report["tally_vs_log_abundance_by_features"]
     assert tallied["mbembed"]["25"]["tasks"] == 3  # crc, age@crc, bmi@crc
     assert "| mbembed | 25 | 3 |" in (tmp_path / "out" / "results.md").read_text()
