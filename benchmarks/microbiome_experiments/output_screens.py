@@ -12,9 +12,11 @@ differ only in the step screened:
     them log-normal depths (``lognormal``, the model's own draw with its previous default
     depth model) and ``midasim``.
 ``totals``
-    the same shares and resampled depths, rounded either way: ``rounded`` (MIDASim's rule)
-    or ``exact`` (largest remainders to exactly the depth, one read at least per present
-    taxon, reads taken back from the taxa with the smallest remainders).
+    the same shares and resampled depths, rounded three ways: ``rounded`` (MIDASim's rule),
+    ``exact`` (largest remainders to exactly the depth, one read at least per present
+    taxon, reads taken back from the taxa with the smallest remainders) or ``rescaled``
+    (MIDASim's rule at a depth rescaled twice by depth / total, so that the reads sum to
+    about the depth).
 ``evenness``
     the shares before the evenness calibration, then ``shannon`` (the model's calibration),
     ``none``, ``sd`` (each sample raised to the power that moves its sd of log shares of
@@ -73,6 +75,18 @@ def exact_counts(shares: np.ndarray, depths: np.ndarray) -> np.ndarray:
             counts[i, take] -= 1
             gap += len(take)
     return counts
+
+
+def rescaled_counts(shares: np.ndarray, depths: np.ndarray, rounds: int = 2) -> np.ndarray:
+    """MIDASim's rounding at a depth rescaled until the reads sum to about the depth."""
+    from synthomics.generators.library_size import presence_preserving_counts
+
+    target = np.asarray(depths, dtype=np.float64)
+    scaled = target.copy()
+    for _ in range(rounds):
+        total = presence_preserving_counts(shares, scaled).sum(axis=1)
+        scaled = np.maximum(1.0, scaled * target / np.maximum(total, 1))
+    return presence_preserving_counts(shares, scaled)
 
 
 def log_share_sd(P: np.ndarray) -> np.ndarray:
@@ -141,7 +155,12 @@ def variants(screen: str, model: Any, train: Any, n: int, seed: int, draws: int)
         elif screen == "totals":
             Q, depths = shares(n, draw_seed), rng.choice(depth, n)
             exact = exact_counts(Q, depths)
-            out = {"rounded": reads(Q, depths), "exact": exact / exact.sum(axis=1, keepdims=True)}
+            rescaled = rescaled_counts(Q, depths)
+            out = {
+                "rounded": reads(Q, depths),
+                "exact": exact / exact.sum(axis=1, keepdims=True),
+                "rescaled": rescaled / rescaled.sum(axis=1, keepdims=True),
+            }
         else:
             depths = rng.choice(depth, n)
             Q = shares(n, draw_seed, even=False)
