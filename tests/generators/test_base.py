@@ -15,6 +15,8 @@ from synthomics.generators.conditions import ConditionSpec, condition_codes, pla
 from synthomics.generators.genotype import GenotypeGenerator, check_genotype_values
 from synthomics.generators.library_size import (
     LibrarySizeModel,
+    depth_matched_counts,
+    draw_counts,
     multinomial_counts,
     presence_preserving_counts,
 )
@@ -204,6 +206,23 @@ def test_count_rules():
     kept = presence_preserving_counts(P, np.array([1000, 8]))
     # hand-computed: round(500), round(499.9), max(1, round(0.1)), 0
     np.testing.assert_array_equal(kept, [[500, 500, 1, 0], [2, 2, 2, 2]])
+    rng = np.random.default_rng(0)
+    for rule, counts in [("multinomial", multinomial_counts(P, [1000, 8], rng)),
+                         ("presence_preserving", kept)]:  # fmt: skip
+        same = draw_counts(rule, P, np.array([1000, 8]), np.random.default_rng(0))
+        np.testing.assert_array_equal(same, counts)
+
+
+def test_depth_matched_reads_sum_to_about_the_depth():
+    # 300 taxa at 1.3 reads each and one at the rest: plain rounding gives each of them
+    # one read and loses 90 of the 1,000
+    P = np.array([[0.0013] * 300 + [1 - 0.39, 0.0]])
+    assert presence_preserving_counts(P, np.array([1000])).sum() == 910
+    matched = depth_matched_counts(P, np.array([1000]))
+    assert abs(int(matched.sum()) - 1000) <= 10
+    np.testing.assert_array_equal(matched > 0, P > 0)  # presence kept
+    assert matched[0, -2] > 610 and (matched[0, :300] >= 1).all()
+    np.testing.assert_array_equal(draw_counts("depth_matched", P, np.array([1000]), None), matched)
 
 
 # --------------------------------------------------------------------------- output checks

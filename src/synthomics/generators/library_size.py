@@ -3,7 +3,7 @@
 Depths are drawn from the training distribution, per condition level: a log-normal fitted
 to the training library sizes (the read-depth model of SparseDOSSA 2, Ma et al. 2021) or
 the empirical distribution (resampling the training depths). Counts are then drawn from
-the generated proportions, by one of two rules:
+the generated proportions, by one of three rules:
 
 ``multinomial``
     reads ~ Multinomial(depth, proportions): the usual sequencing model (SparseDOSSA 2,
@@ -11,6 +11,11 @@ the generated proportions, by one of two rules:
 ``presence_preserving``
     MIDASim's rule (He et al. 2024): round(proportion x depth), with at least one read for
     every taxon that is present. Keeps the generated presence/absence pattern.
+``depth_matched``
+    MIDASim's rule at a depth rescaled until the reads sum to about the drawn depth.
+    Rounding alone loses reads where many taxa sit a little above one read (and adds some
+    where they sit below), so the total, and with it the share of a single read, drifts
+    from the depth.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import numpy as np
 from synthomics.errors import InputError
 
 LibrarySizeKind = Literal["lognormal", "empirical"]
-CountModel = Literal["multinomial", "presence_preserving"]
+CountModel = Literal["multinomial", "presence_preserving", "depth_matched"]
 LIBRARY_SIZE_KINDS: tuple[str, ...] = ("lognormal", "empirical")
 
 
@@ -140,3 +145,31 @@ def presence_preserving_counts(proportions: np.ndarray, library_sizes: np.ndarra
     counts = np.rint(proportions * np.asarray(library_sizes, dtype=np.float64)[:, None])
     counts[(proportions > 0) & (counts < 1)] = 1
     return counts.astype(np.int64)
+
+
+def depth_matched_counts(
+    proportions: np.ndarray, library_sizes: np.ndarray, rounds: int = 2
+) -> np.ndarray:
+    """:func:`presence_preserving_counts` at a depth rescaled ``rounds`` times by
+    depth / total, so that each row's reads sum to about its depth (the reads gained or
+    lost fall on the taxa above a few reads; those at one read keep it)."""
+    target = np.asarray(library_sizes, dtype=np.float64)
+    scaled = target.copy()
+    for _ in range(rounds):
+        total = presence_preserving_counts(proportions, scaled).sum(axis=1)
+        scaled = np.maximum(1.0, scaled * target / np.maximum(total, 1))
+    return presence_preserving_counts(proportions, scaled)
+
+
+def draw_counts(
+    rule: CountModel,
+    proportions: np.ndarray,
+    library_sizes: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Reads of ``proportions`` at ``library_sizes`` by ``rule`` (module docstring)."""
+    if rule == "multinomial":
+        return multinomial_counts(proportions, library_sizes, rng)
+    if rule == "depth_matched":
+        return depth_matched_counts(proportions, library_sizes)
+    return presence_preserving_counts(proportions, library_sizes)

@@ -36,7 +36,7 @@ from synthomics.generators.library_size import (
     LibrarySizeKind,
     LibrarySizeModel,
     check_library_sizes,
-    multinomial_counts,
+    draw_counts,
     presence_preserving_counts,
 )
 
@@ -289,10 +289,7 @@ class MicrobiomeGenerator(Generator):
                 # sampling zeros, so round the new ones at the same depths
                 counts = presence_preserving_counts(proportions, counts.sum(axis=1))
         if counts is None and sizes is not None:
-            if self.count_model == "multinomial":
-                counts = multinomial_counts(proportions, sizes, rng)
-            else:
-                counts = presence_preserving_counts(proportions, sizes)
+            counts = draw_counts(self.count_model, proportions, sizes, rng)
         if counts is not None and self.units_ == "counts":
             X = counts / counts.sum(axis=1, keepdims=True)
         else:

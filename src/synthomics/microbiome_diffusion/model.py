@@ -61,7 +61,7 @@ were counts (depths resampled from the training depths of each condition level) 
 when ``library_size`` is given, and then ``X`` is the reads' total-sum scaling, as the
 training table. Reads are the rounded shares of the depth with at least one read per present
 taxon (as MIDASim draws them), so a rare taxon keeps the one or two reads it has in real
-tables.
+tables, at a depth rescaled so that they sum to about the drawn depth.
 
 Examples
 --------
@@ -199,7 +199,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
     """
 
     name: ClassVar[str] = "diffusion"
-    count_model: ClassVar[str] = "presence_preserving"
+    count_model: ClassVar[str] = "depth_matched"
     description: ClassVar[str] = (
         "Sparsity-preserving denoising diffusion with prevalence-initialised presence logits, "
         "straight-through sparsity loss and Poincaré taxonomic embeddings"
