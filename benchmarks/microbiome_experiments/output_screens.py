@@ -15,8 +15,8 @@ differ only in the step screened:
     the same shares and resampled depths, rounded three ways: ``rounded`` (MIDASim's rule),
     ``exact`` (largest remainders to exactly the depth, one read at least per present
     taxon, reads taken back from the taxa with the smallest remainders) or ``rescaled``
-    (MIDASim's rule at a depth rescaled twice by depth / total, so that the reads sum to
-    about the depth).
+    (the model's ``depth_matched`` rule, now its default: MIDASim's rule at a depth
+    rescaled twice by depth / total, so that the reads sum to about the depth).
 ``evenness``
     the shares before the evenness calibration, then ``shannon`` (the model's calibration),
     ``none``, ``sd`` (each sample raised to the power that moves its sd of log shares of
@@ -77,18 +77,6 @@ def exact_counts(shares: np.ndarray, depths: np.ndarray) -> np.ndarray:
     return counts
 
 
-def rescaled_counts(shares: np.ndarray, depths: np.ndarray, rounds: int = 2) -> np.ndarray:
-    """MIDASim's rounding at a depth rescaled until the reads sum to about the depth."""
-    from synthomics.generators.library_size import presence_preserving_counts
-
-    target = np.asarray(depths, dtype=np.float64)
-    scaled = target.copy()
-    for _ in range(rounds):
-        total = presence_preserving_counts(shares, scaled).sum(axis=1)
-        scaled = np.maximum(1.0, scaled * target / np.maximum(total, 1))
-    return presence_preserving_counts(shares, scaled)
-
-
 def log_share_sd(P: np.ndarray) -> np.ndarray:
     """Per sample, the sd of the log shares of its present taxa."""
     return np.array([np.log(row[row > 0]).std() if (row > 0).sum() > 1 else 0.0 for row in P])
@@ -106,7 +94,11 @@ def variants(screen: str, model: Any, train: Any, n: int, seed: int, draws: int)
     from sklearn.neighbors import NearestNeighbors
 
     from synthomics.generators import get_generator
-    from synthomics.generators.library_size import LibrarySizeModel, presence_preserving_counts
+    from synthomics.generators.library_size import (
+        LibrarySizeModel,
+        depth_matched_counts,
+        presence_preserving_counts,
+    )
 
     counts = train.uns["units"] == "counts"
     depth = np.asarray(train.X).sum(axis=1)
@@ -155,7 +147,7 @@ def variants(screen: str, model: Any, train: Any, n: int, seed: int, draws: int)
         elif screen == "totals":
             Q, depths = shares(n, draw_seed), rng.choice(depth, n)
             exact = exact_counts(Q, depths)
-            rescaled = rescaled_counts(Q, depths)
+            rescaled = depth_matched_counts(Q, depths)
             out = {
                 "rounded": reads(Q, depths),
                 "exact": exact / exact.sum(axis=1, keepdims=True),
