@@ -52,10 +52,6 @@ FINE = 10**7
 NEIGHBOURS = 5
 
 
-def hellinger(P: np.ndarray) -> np.ndarray:
-    return np.sqrt(P / P.sum(axis=1, keepdims=True))
-
-
 def exact_counts(shares: np.ndarray, depths: np.ndarray) -> np.ndarray:
     """Reads summing to each depth (largest remainders), at least one per present taxon."""
     raw = shares * np.asarray(depths, dtype=np.float64)[:, None]
@@ -83,9 +79,11 @@ def log_share_sd(P: np.ndarray) -> np.ndarray:
 
 
 def powered(P: np.ndarray, power: np.ndarray) -> np.ndarray:
-    logs = np.where(P > 0, np.log(np.where(P > 0, P, 1.0)), -np.inf) * power[:, None]
-    shares = np.where(P > 0, np.exp(logs - logs.max(axis=1, keepdims=True)), 0.0)
-    return shares / shares.sum(axis=1, keepdims=True)
+    """Each row raised to its power and closed (the evenness calibration's operation)."""
+    from synthomics.microbiome_diffusion.transform import _powered
+
+    with np.errstate(divide="ignore"):
+        return _powered(np.log(P), power)
 
 
 def variants(screen: str, model: Any, train: Any, n: int, seed: int, draws: int) -> dict:
@@ -99,6 +97,7 @@ def variants(screen: str, model: Any, train: Any, n: int, seed: int, draws: int)
         depth_matched_counts,
         presence_preserving_counts,
     )
+    from synthomics.metrics.privacy import hellinger_features
 
     counts = train.uns["units"] == "counts"
     depth = np.asarray(train.X).sum(axis=1)
@@ -121,7 +120,7 @@ def variants(screen: str, model: Any, train: Any, n: int, seed: int, draws: int)
 
     sets: dict[str, list[np.ndarray]] = {}
     if screen == "depths":
-        H, log_depth = hellinger(P_train), np.log(depth)
+        H, log_depth = hellinger_features(P_train), np.log(depth)
         ridge = RidgeCV(alphas=np.logspace(-2, 3, 12)).fit(H, log_depth)
         residual = log_depth - ridge.predict(H)
         nearest = NearestNeighbors(n_neighbors=NEIGHBOURS).fit(H)
@@ -139,9 +138,9 @@ def variants(screen: str, model: Any, train: Any, n: int, seed: int, draws: int)
             model.library_size_model_ = resampled
             Q = shares(n, draw_seed)
             out["empirical"] = reads(Q, rng.choice(depth, n))
-            found = nearest.kneighbors(hellinger(Q), return_distance=False)
+            found = nearest.kneighbors(hellinger_features(Q), return_distance=False)
             out["knn"] = reads(Q, depth[found[np.arange(n), rng.integers(0, NEIGHBOURS, n)]])
-            predicted = ridge.predict(hellinger(Q)) + rng.choice(residual, n)
+            predicted = ridge.predict(hellinger_features(Q)) + rng.choice(residual, n)
             out["ridge"] = reads(Q, np.maximum(1, np.rint(np.exp(predicted))).astype(np.int64))
             out["midasim"] = bench.proportions(midasim.sample(n, seed=draw_seed))
         elif screen == "totals":
