@@ -49,6 +49,19 @@ def test_default_budget_grows_with_the_table_without_early_stopping():
     assert MicrobiomeDiffusion(max_steps=40).training_options(9000).max_steps == 40
 
 
+def test_default_width_grows_with_the_table_and_overrides_win(adata):
+    # the defaults chosen in benchmarks/results/microbiome_c2st/NOTES.md
+    widths = {n: MicrobiomeDiffusion().size_entry(n)["dim"] for n in (10, 685, 686, 5000)}
+    assert widths == {10: 64, 685: 64, 686: 128, 5000: 128}
+    assert MicrobiomeDiffusion(size="large").size_entry(10) == {"dim": 256, "n_blocks": 3}
+    # the fitted network has that width, an explicit dim overrides it, and it is saved
+    fast = {k: v for k, v in FAST.items() if k != "size"}
+    fitted = MicrobiomeDiffusion(seed=0, max_steps=2, **fast).fit(adata)
+    assert fitted.architecture_["dim"] == 64
+    narrow = MicrobiomeDiffusion(seed=0, max_steps=2, dim=32, **fast).fit(adata)
+    assert narrow.architecture_["dim"] == 32
+
+
 def test_auto_budget_only_where_a_model_has_one():
     from synthomics.genotype_diffusion import GenotypeDiffusion
 

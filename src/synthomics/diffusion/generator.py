@@ -229,10 +229,15 @@ class DiffusionGenerator(Generator):
 
     # ----------------------------------------------------------------- building blocks
 
-    def _network_size(self, n_classes: int) -> dict[str, Any]:
+    def size_entry(self, n_rows: int) -> dict[str, int]:
+        """Width and depth of ``size`` for a table of ``n_rows`` samples, before the ``dim``
+        / ``n_blocks`` overrides (models whose sizes follow the table override this)."""
+        return dict(self.sizes[self.size])
+
+    def _network_size(self, n_classes: int, n_rows: int) -> dict[str, Any]:
         """The shared part of the saved architecture: condition levels, width and depth
-        (``size`` with ``dim`` / ``n_blocks`` overrides) and dropout."""
-        base = self.sizes[self.size]
+        (:meth:`size_entry` with ``dim`` / ``n_blocks`` overrides) and dropout."""
+        base = self.size_entry(n_rows)
         return {
             "n_classes": int(n_classes),
             "dim": int(self.dim or base["dim"]),

@@ -212,10 +212,10 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
 
     # ----------------------------------------------------------------- building blocks
 
-    def _architecture(self, n_latent: int, n_classes: int) -> dict[str, Any]:
+    def _architecture(self, n_latent: int, n_classes: int, n_rows: int) -> dict[str, Any]:
         return {
             "n_features": int(n_latent),
-            **self._network_size(n_classes),
+            **self._network_size(n_classes, n_rows),
             "self_conditioning": bool(self.self_conditioning),
         }
 
@@ -256,7 +256,9 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         transform = self._fit_representation(genotypes)
         x = transform.encode(genotypes)
         conditional = self.condition_ is not None
-        architecture = self._architecture(transform.n_latent, self.n_groups if conditional else 0)
+        architecture = self._architecture(
+            transform.n_latent, self.n_groups if conditional else 0, len(genotypes)
+        )
         module = self._build_module(architecture)
         process = self._build_process()
         tensors: dict[str, Any] = {"x": x}

@@ -53,8 +53,9 @@ Options that matter
     fidelity for privacy: longer training fits the tables a little better and sits closer
     to the training samples, which a membership-inference attack then tells from new ones;
     ``early_stopping=True`` protects privacy more at some cost in fidelity. ``size`` sets
-    the network (``default`` for a CPU). The measurements behind these choices are in
-    ``benchmarks/results/microbiome_c2st/NOTES.md``.
+    the network (``default`` for a CPU, narrower on small tables, where a wider network
+    sits closer to its training samples without fitting the table better). The
+    measurements behind these choices are in ``benchmarks/results/microbiome_c2st/NOTES.md``.
 
 Output: relative abundances; integer reads in ``layers["counts"]`` when the training data
 were counts (depths resampled from the training depths of each condition level) or
@@ -98,14 +99,19 @@ SIZES: dict[str, dict[str, int]] = {
     "large": {"dim": 256, "n_blocks": 3},
     "paper": {"dim": 720, "n_blocks": 4},
 }
-"""Network sizes. ``default`` (0.6 M parameters for 719 taxa) trains in a minute or two on
-a CPU; ``large`` (2 M) was no better on the Nielsen IBD table (297 training samples) but
-may help on larger tables; ``paper`` (15 M parameters for 500 taxa) is meant for a GPU;
-``tiny`` is for tests."""
+"""Network sizes. ``default`` (0.6 M parameters for 719 taxa, half the width on tables of up
+to :data:`SMALL_TABLE_ROWS` samples) trains in a minute or two on a CPU; ``large`` (2 M)
+was no better on the Nielsen IBD table (297 training samples) but may help on larger
+tables; ``paper`` (15 M parameters for 500 taxa) is meant for a GPU; ``tiny`` is for
+tests."""
 
 TAXON_EMBEDDINGS: tuple[str, ...] = ("poincare", "learned", "none")
 HIERARCHIES: tuple[str, ...] = ("auto", "taxonomy", "tree")
 SAMPLE_CHUNK = 4096
+SMALL_TABLE_ROWS = 685
+"""Tables of up to this many samples get :data:`BASE_STEPS` and :data:`SMALL_TABLE_DIM`."""
+SMALL_TABLE_DIM = 64
+"""Width of the ``default`` size on tables of up to :data:`SMALL_TABLE_ROWS` samples."""
 CALIBRATION_SAMPLES = 2000
 PREVALENCE_ROUNDS = 2
 PRESENCE_SD_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
@@ -124,8 +130,9 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
     Parameters
     ----------
     size
-        ``"default"`` (CPU), ``"large"``, ``"paper"`` (about 15 M parameters, GPU) or
-        ``"tiny"``; see :data:`SIZES`.
+        ``"default"`` (CPU; 64 wide on tables of up to 685 samples, 128 on larger ones),
+        ``"large"``, ``"paper"`` (about 15 M parameters, GPU) or ``"tiny"``; see
+        :data:`SIZES` and :meth:`size_entry`.
     dim, n_blocks
         Override the width and depth of ``size``.
     dropout
@@ -259,10 +266,10 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
 
     # ----------------------------------------------------------------- building blocks
 
-    def _architecture(self, n_taxa: int, n_classes: int) -> dict[str, Any]:
+    def _architecture(self, n_taxa: int, n_classes: int, n_rows: int) -> dict[str, Any]:
         return {
             "n_taxa": int(n_taxa),
-            **self._network_size(n_classes),
+            **self._network_size(n_classes, n_rows),
             "prediction": self.prediction,
             "prevalence_init": bool(self.prevalence_init),
             "sparsity_weight": float(self.sparsity_weight),
@@ -353,6 +360,18 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
 
     # ----------------------------------------------------------------- fit
 
+    def size_entry(self, n_rows: int) -> dict[str, int]:
+        """Width and depth of ``size``; the ``default`` size is :data:`SMALL_TABLE_DIM` wide
+        on tables of up to :data:`SMALL_TABLE_ROWS` samples.
+
+        A narrower network sits less close to its training samples at the same fidelity on
+        a few hundred samples; a table of a thousand or more needs the full width.
+        """
+        entry = dict(self.sizes[self.size])
+        if self.size == "default" and n_rows <= SMALL_TABLE_ROWS:
+            entry["dim"] = SMALL_TABLE_DIM
+        return entry
+
     def step_budget(self, n_rows: int) -> int:
         """Optimiser steps of ``max_steps="auto"``: :data:`BASE_STEPS`, or
         :data:`PASSES` passes over a larger table, at most :data:`MAX_AUTO_STEPS`.
@@ -377,7 +396,9 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         prevalence = (data.proportions > 0).mean(axis=0)
         embedding = self._taxon_embedding(data.n_features, rng)
         conditional = self.condition_ is not None
-        architecture = self._architecture(data.n_features, self.n_groups if conditional else 0)
+        architecture = self._architecture(
+            data.n_features, self.n_groups if conditional else 0, data.n_samples
+        )
         architecture["n_samples"] = data.n_samples
         class_prevalence = class_sizes = None
         if conditional:
