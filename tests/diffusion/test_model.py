@@ -49,7 +49,7 @@ def test_default_budget_grows_with_the_table_without_early_stopping():
     assert MicrobiomeDiffusion(max_steps=40).training_options(9000).max_steps == 40
 
 
-def test_default_width_grows_with_the_table_and_overrides_win(adata):
+def test_default_width_grows_with_the_table_and_overrides_win(adata, tmp_path):
     # the defaults chosen in benchmarks/results/microbiome_c2st/NOTES.md
     widths = {n: MicrobiomeDiffusion().size_entry(n)["dim"] for n in (10, 685, 686, 5000)}
     assert widths == {10: 64, 685: 64, 686: 128, 5000: 128}
@@ -60,6 +60,10 @@ def test_default_width_grows_with_the_table_and_overrides_win(adata):
     assert fitted.architecture_["dim"] == 64
     narrow = MicrobiomeDiffusion(seed=0, max_steps=2, dim=32, **fast).fit(adata)
     assert narrow.architecture_["dim"] == 32
+    fitted.save(tmp_path / "model")
+    loaded = load_generator(tmp_path / "model")
+    assert loaded.architecture_["dim"] == 64
+    np.testing.assert_array_equal(loaded.sample(5, seed=1).X, fitted.sample(5, seed=1).X)
 
 
 def test_auto_budget_only_where_a_model_has_one():

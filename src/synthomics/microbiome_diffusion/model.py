@@ -109,7 +109,8 @@ TAXON_EMBEDDINGS: tuple[str, ...] = ("poincare", "learned", "none")
 HIERARCHIES: tuple[str, ...] = ("auto", "taxonomy", "tree")
 SAMPLE_CHUNK = 4096
 SMALL_TABLE_ROWS = 685
-"""Tables of up to this many samples get :data:`BASE_STEPS` and :data:`SMALL_TABLE_DIM`."""
+"""Tables of up to this many samples get the :data:`SMALL_TABLE_DIM` width (in batches of
+64, these are also the tables that get :data:`BASE_STEPS`)."""
 SMALL_TABLE_DIM = 64
 """Width of the ``default`` size on tables of up to :data:`SMALL_TABLE_ROWS` samples."""
 CALIBRATION_SAMPLES = 2000
