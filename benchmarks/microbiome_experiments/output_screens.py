@@ -74,8 +74,10 @@ def exact_counts(shares: np.ndarray, depths: np.ndarray) -> np.ndarray:
 
 
 def log_share_sd(P: np.ndarray) -> np.ndarray:
-    """Per sample, the sd of the log shares of its present taxa."""
-    return np.array([np.log(row[row > 0]).std() if (row > 0).sum() > 1 else 0.0 for row in P])
+    """Per sample, the sd of the log shares of its present taxa (the diagnosis's summary)."""
+    from synthomics.metrics.separation import sample_summaries
+
+    return sample_summaries(P)["sd of log shares of present taxa"]
 
 
 def powered(P: np.ndarray, power: np.ndarray) -> np.ndarray:
