@@ -9,12 +9,13 @@ Datasets
 
 For every seed the individuals are split 75/25 into training and held-out test individuals,
 stratified by the label; every generator is fitted on the training individuals conditional
-on the label (timed) and draws as many synthetic individuals per level as the test set holds
-(timed): the evaluation compares synthetic with held-out real individuals, and AATS, the
-Hamming distance distributions and the real-vs-real floor are balanced when the synthetic
-set has the test set's size and label mix. All synthetic sets of a seed are judged together
-by :func:`synthomics.metrics.evaluate_genotypes` against the test individuals, with the
-training individuals for privacy and utility.
+on the label (timed) and draws as many synthetic individuals per level as the training set
+holds (timed), as ``synthomics run`` does, so that the classifier trained on synthetic
+individuals (TSTR) learns from as many individuals as the one trained on real ones
+(``--synthetic-size test`` draws the test set's counts instead). All synthetic sets of a
+seed are judged together by :func:`synthomics.metrics.evaluate_genotypes` against the test
+individuals, with the training individuals for privacy and utility; it subsamples the
+larger set of each comparison (AATS, distances, the floor) to equal sizes.
 
 Run from the repository root, e.g.::
 
@@ -140,7 +141,8 @@ def run(args: argparse.Namespace) -> None:
     adata, label = load_dataset(args.dataset, Path(args.cache) / f"{args.dataset}.h5ad")
     for seed in args.seeds:
         train, test = split(adata, label, seed, args.test_fraction)
-        counts = test.obs[label].astype(str).value_counts().to_dict()
+        reference = train if args.synthetic_size == "train" else test
+        counts = reference.obs[label].astype(str).value_counts().to_dict()
         synthetic: dict[str, Any] = {}
         for name, (registry_name, options) in variants.items():
             model = get_generator(registry_name, seed=seed, **options)
@@ -159,6 +161,7 @@ def run(args: argparse.Namespace) -> None:
                     "options": options,
                     "n_train": int(train.n_obs),
                     "n_test": int(test.n_obs),
+                    "n_synthetic": int(sample.n_obs),
                     "fit_seconds": fit_seconds,
                     "sample_seconds": sample_seconds,
                     "fit_record": getattr(model, "fit_record_", None),
@@ -258,6 +261,12 @@ def main() -> None:
         help="extra genotype_diffusion variant NAME=JSON (options over --diffusion)",
     )
     parser.add_argument("--test-fraction", type=float, default=0.25)
+    parser.add_argument(
+        "--synthetic-size",
+        choices=("train", "test"),
+        default="train",
+        help="draw the training set's counts per label (default) or the test set's",
+    )
     parser.add_argument(
         "--cache",
         default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "synthomics_genotype_bench"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -12,6 +13,7 @@ from synthomics.diffusion.denoisers import (
     FeatureEmbeddingLinear,
     FeatureEmbeddingReadout,
     MLPDenoiser,
+    WindowDenoiser,
     timestep_embedding,
 )
 from synthomics.diffusion.process import NULL_CONDITION, GaussianDiffusion
@@ -101,6 +103,69 @@ def test_mlp_denoiser_learns_a_fixed_batch():
     cond = torch.randint(0, 2, (32,))
     t = torch.randint(0, 100, (32,))
     noise = torch.randn(32, 6)
+    losses = []
+    for _ in range(60):
+        loss = process.training_losses(net, x0, t, cond=cond, noise=noise)["loss"].mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+OFFSETS = [0, 3, 7, 8, 12, 15]  # five windows of uneven width
+
+
+@pytest.mark.parametrize(("n_classes", "self_conditioning"), [(0, False), (3, True)])
+def test_window_denoiser_shapes_and_zero_start(n_classes, self_conditioning):
+    torch.manual_seed(0)
+    net = WindowDenoiser(
+        15, OFFSETS, dim=8, n_blocks=2, n_classes=n_classes, self_conditioning=self_conditioning
+    )
+    cond = torch.tensor([0, 2, NULL_CONDITION, 1]) if n_classes else None
+    out = net(_inputs(4, 15, cond))["prediction"]
+    assert out.shape == (4, 15)
+    assert float(out.detach().abs().max()) == 0.0  # zero-initialised readout
+    with pytest.raises(ValueError, match="x_t shape"):
+        net(_inputs(4, 14, cond))
+    with pytest.raises(ValueError, match="offsets"):
+        WindowDenoiser(15, [0, 3, 3, 15])
+    with pytest.raises(ValueError, match="kernel"):
+        WindowDenoiser(15, OFFSETS, kernel=2)
+
+
+def test_window_denoiser_mixes_only_neighbouring_windows_without_the_mean():
+    """With the mean-token path off, one block of width 3 carries a change in one window's
+    columns to the neighbouring windows and no further; with it on, to every window."""
+    torch.manual_seed(0)
+    net = WindowDenoiser(15, OFFSETS, dim=8, n_blocks=1, kernel=3)
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.normal_(0, 0.3)
+        net.blocks[0].pooled.weight.zero_()
+        net.blocks[0].pooled.bias.zero_()
+    inputs = _inputs(2, 15)
+    changed = {**inputs, "x_t": inputs["x_t"].clone()}
+    changed["x_t"][:, 0:3] += 1.0  # window 0
+    with torch.no_grad():
+        delta = (net(changed)["prediction"] - net(inputs)["prediction"]).abs().amax(dim=0)
+    moved = [float(delta[a:b].max()) > 0 for a, b in itertools.pairwise(OFFSETS)]
+    assert moved == [True, True, False, False, False]
+    with torch.no_grad():
+        net.blocks[0].pooled.weight.normal_(0, 0.3)
+        delta = (net(changed)["prediction"] - net(inputs)["prediction"]).abs().amax(dim=0)
+    assert all(float(delta[a:b].max()) > 0 for a, b in itertools.pairwise(OFFSETS))
+
+
+def test_window_denoiser_learns_a_fixed_batch():
+    torch.manual_seed(0)
+    process = GaussianDiffusion(100, prediction="v")
+    net = WindowDenoiser(15, OFFSETS, dim=16, n_blocks=2, n_classes=2)
+    optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
+    x0 = torch.randn(32, 15)
+    cond = torch.randint(0, 2, (32,))
+    t = torch.randint(0, 100, (32,))
+    noise = torch.randn(32, 15)
     losses = []
     for _ in range(60):
         loss = process.training_losses(net, x0, t, cond=cond, noise=noise)["loss"].mean()

@@ -10,6 +10,7 @@ from synthomics.errors import InputError
 from synthomics.generators import get_generator
 from synthomics.generators.base import Generator
 from synthomics.genotype_diffusion import GenotypeDiffusion
+from synthomics.genotype_diffusion import model as model_module
 
 FAST = dict(GenotypeDiffusion.fast_config, progress=False)
 
@@ -85,6 +86,33 @@ def test_missing_calls_in_training(dosages):
     data.X = X
     synthetic = GenotypeDiffusion(seed=0, **FAST).fit(data).sample(15, seed=1)
     assert set(np.unique(np.asarray(synthetic.X))) <= {0, 1, 2}
+
+
+def test_denoiser_follows_the_representation_and_an_mlp_model_loads_as_saved(
+    dosages, tmp_path, monkeypatch
+):
+    with pytest.raises(InputError, match="window denoiser"):
+        GenotypeDiffusion(representation="dosage", denoiser="windows")
+    assert GenotypeDiffusion(seed=0, window=50, **FAST).fit(dosages).denoiser_ == "windows"
+    assert (
+        GenotypeDiffusion(seed=0, representation="dosage", **FAST).fit(dosages).denoiser_ == "mlp"
+    )
+    monkeypatch.setattr(model_module, "MAX_AUTO_WINDOWS", 1)  # 120 variants: 2 windows of 50+
+    model = GenotypeDiffusion(seed=0, window=50, **FAST).fit(dosages)
+    assert model.denoiser_ == "mlp" and "denoiser" not in model.architecture_  # as older saves
+    model.save(tmp_path / "mlp")
+    loaded = Generator.load(tmp_path / "mlp")
+    assert loaded.denoiser_ == "mlp"
+    np.testing.assert_array_equal(
+        np.asarray(model.sample(8, seed=3).X), np.asarray(loaded.sample(8, seed=3).X)
+    )
+
+
+def test_window_denoiser_is_saved_with_its_windows(fitted, tmp_path):
+    assert fitted.architecture_["denoiser"] == "windows"
+    assert fitted.architecture_["offsets"] == [int(o) for o in fitted.transform_.offsets]
+    fitted.save(tmp_path / "model")
+    assert Generator.load(tmp_path / "model").architecture_ == fitted.architecture_
 
 
 def test_registry_and_bad_options():

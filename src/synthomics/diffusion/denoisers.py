@@ -20,7 +20,11 @@ or Lightning. The pieces:
     part keeps what is specific to each feature.
 :class:`MLPDenoiser`
     A complete generic denoiser over flat feature vectors (input layer, residual trunk,
-    zero-initialised output layer), the default for latent or genotype diffusion.
+    zero-initialised output layer), the default for the microbiome latent.
+:class:`WindowDenoiser`
+    A denoiser of a latent made of consecutive windows of columns (the windowed PCA of
+    genotypes): one token per window, mixed with its neighbours by a convolution along the
+    windows and with all windows through their mean; cost linear in the number of windows.
 
 A transformer over feature tokens is deliberately not provided: with hundreds of taxa its
 cost grows with the square of the number of taxa, and on the CPU budget this package targets
@@ -29,6 +33,7 @@ the MLP with embedding-factorised input and output layers is the practical choic
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -44,6 +49,7 @@ __all__ = [
     "NoiseLevelEmbedding",
     "ResidualBlock",
     "ResidualMLP",
+    "WindowDenoiser",
     "table_rows",
     "timestep_embedding",
 ]
@@ -337,3 +343,128 @@ class MLPDenoiser(nn.Module):
             features = torch.stack([x_t, previous], dim=1)
         h = self.trunk(self.input(features), emb)
         return {"prediction": self.readout(h)[:, 0, :]}
+
+
+class WindowBlock(nn.Module):
+    """Residual block over window tokens ``(B, W, D)``: FiLM-modulated LayerNorm, then a
+    convolution along the windows plus a projection of the mean token, SiLU, and a
+    zero-initialised pointwise output (the block starts as the identity)."""
+
+    def __init__(
+        self, dim: int, emb_dim: int, kernel: int, expansion: int = 1, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim, elementwise_affine=False)
+        self.film = nn.Linear(emb_dim, 2 * dim)
+        self.local = nn.Conv1d(dim, expansion * dim, kernel, padding=kernel // 2)
+        self.pooled = nn.Linear(dim, expansion * dim)
+        self.dropout = nn.Dropout(dropout)
+        self.outer = nn.Conv1d(expansion * dim, dim, 1)
+        for layer in (self.film, self.outer):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, h: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.film(nn.functional.silu(emb)).chunk(2, dim=-1)
+        z = self.norm(h) * (1 + scale[:, None]) + shift[:, None]
+        mixed = self.local(z.transpose(1, 2)) + self.pooled(z.mean(dim=1))[:, :, None]
+        return h + self.outer(self.dropout(nn.functional.silu(mixed))).transpose(1, 2)
+
+
+class WindowDenoiser(nn.Module):
+    """Denoiser of a latent made of consecutive windows of columns.
+
+    Window ``i`` owns columns ``offsets[i]:offsets[i + 1]`` (a windowed PCA: the scores of
+    one stretch of variants). Each window becomes one token through its own linear map
+    (columns zero-padded to the widest window); :class:`WindowBlock` s mix each token with
+    its neighbours (a convolution of width ``kernel`` along the windows: linkage
+    disequilibrium) and with all tokens through their mean (ancestry); each token is read
+    out by its own zero-initialised linear map onto its window's columns. Time and memory
+    grow linearly with the number of windows.
+
+    Parameters
+    ----------
+    n_features
+        Width of a sample (``offsets[-1]``).
+    offsets
+        First column of each window, and ``n_features``.
+    dim, n_blocks, kernel, expansion, dropout
+        Token width, number of blocks, convolution width (odd), inner width multiple and
+        dropout of each block.
+    n_classes
+        Condition categories (0: unconditional).
+    self_conditioning
+        Also take the previous :math:`\\hat x_0` (``inputs["x0_self"]``) as input.
+
+    Examples
+    --------
+    >>> net = WindowDenoiser(7, [0, 3, 7], dim=8, n_blocks=1)
+    >>> out = net({"x_t": torch.zeros(2, 7), "t": torch.zeros(2, dtype=torch.long)})
+    >>> tuple(out["prediction"].shape)
+    (2, 7)
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        offsets: list[int],
+        dim: int = 64,
+        n_blocks: int = 3,
+        n_classes: int = 0,
+        kernel: int = 3,
+        expansion: int = 1,
+        dropout: float = 0.0,
+        self_conditioning: bool = False,
+    ) -> None:
+        super().__init__()
+        offsets = [int(o) for o in offsets]
+        widths = [b - a for a, b in itertools.pairwise(offsets)]
+        if offsets[0] != 0 or offsets[-1] != n_features or min(widths, default=0) < 1:
+            raise ValueError(
+                f"offsets must rise from 0 to n_features={n_features}, got {offsets[:3]}..."
+            )
+        if kernel < 1 or kernel % 2 == 0:
+            raise ValueError(f"kernel must be a positive odd number, got {kernel}")
+        self.n_features = n_features
+        self.self_conditioning = self_conditioning
+        n_windows, widest = len(widths), max(widths)
+        index = torch.zeros(n_windows, widest, dtype=torch.long)
+        present = torch.zeros(n_windows, widest, dtype=torch.bool)
+        for i, (start, width) in enumerate(zip(offsets[:-1], widths, strict=True)):
+            index[i, :width] = torch.arange(start, start + width)
+            present[i, :width] = True
+        self.register_buffer("index", index, persistent=False)
+        self.register_buffer("present", present, persistent=False)
+        self.register_buffer("columns", index[present], persistent=False)
+        channels = 2 if self_conditioning else 1
+        self.embed = NoiseLevelEmbedding(dim, n_classes)
+        fan_in = channels * widest
+        self.input_weight = nn.Parameter(torch.randn(n_windows, fan_in, dim) / math.sqrt(fan_in))
+        self.input_bias = nn.Parameter(torch.randn(n_windows, dim) * 0.02)  # window position
+        self.blocks = nn.ModuleList(
+            WindowBlock(dim, dim, kernel, expansion, dropout) for _ in range(n_blocks)
+        )
+        self.norm = nn.LayerNorm(dim)
+        self.output_weight = nn.Parameter(torch.zeros(n_windows, dim, widest))
+        self.output_bias = nn.Parameter(torch.zeros(n_windows, widest))
+
+    def _tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, W, widest)`` columns of each window, zero where a window is narrower."""
+        return x[:, self.index] * self.present
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        x_t = inputs["x_t"]
+        if x_t.ndim != 2 or x_t.shape[1] != self.n_features:
+            raise ValueError(f"x_t shape {tuple(x_t.shape)}; expected (B, {self.n_features})")
+        emb = self.embed(inputs["t"], inputs.get("cond"))
+        tokens = self._tokens(x_t)
+        if self.self_conditioning:
+            previous = inputs.get("x0_self", torch.zeros_like(x_t))
+            tokens = torch.cat([tokens, self._tokens(previous)], dim=-1)
+        h = torch.einsum("bwk,wkd->bwd", tokens, self.input_weight) + self.input_bias
+        for block in self.blocks:
+            h = block(h, emb)
+        out = torch.einsum("bwd,wdk->bwk", self.norm(h), self.output_weight) + self.output_bias
+        prediction = x_t.new_zeros(x_t.shape)
+        prediction[:, self.columns] = out[:, self.present]
+        return {"prediction": prediction}

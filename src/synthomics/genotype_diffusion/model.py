@@ -6,9 +6,12 @@ The user-facing model (registry name ``"genotype_diffusion"``; the CLI also acce
 
 * a representation of the genotypes (:mod:`~synthomics.genotype_diffusion.representation`):
   the windowed-PCA latent (default) or the centred dosages themselves;
-* the generic residual-MLP denoiser of the shared diffusion core
-  (:class:`~synthomics.diffusion.denoisers.MLPDenoiser`: FiLM blocks modulated by the noise
-  level and the condition embedding, with a null class for classifier-free guidance);
+* a denoiser of the shared diffusion core, FiLM-modulated by the noise level and the
+  condition embedding (with a null class for classifier-free guidance): by default
+  :class:`~synthomics.diffusion.denoisers.WindowDenoiser`, one token per PCA window mixed
+  with its neighbours along the genome and with the mean of all windows; or the residual
+  MLP over the whole latent (``denoiser="mlp"``,
+  :class:`~synthomics.diffusion.denoisers.MLPDenoiser`);
 * the shared :class:`~synthomics.diffusion.process.GaussianDiffusion` (cosine schedule,
   v-prediction, DDIM sampler, classifier-free guidance) trained by
   :func:`synthomics.diffusion.fitting.train_diffusion` (EMA weights, early stopping on the
@@ -26,6 +29,14 @@ Representation
     short-range LD with the MLP denoiser. The comparison is in
     ``benchmarks/genotype_experiments/README.md``.
 
+Denoiser
+    The MLP sees the whole latent at once and learns local haplotype structure poorly: its
+    individuals lie farther from every real stretch of 50 variants than unseen real
+    individuals do, which costs short-range LD, and closer to its training individuals
+    than to unseen ones. The window denoiser gives each window its own input and output
+    maps and lets neighbouring windows talk through a convolution; the comparison is in
+    ``benchmarks/results/genotypes/table.md``.
+
 Memorisation
     On small cohorts (HGDP: 159 individuals) the denoiser can learn the training
     individuals; the levers are early stopping on the validation loss (default on), the
@@ -39,8 +50,9 @@ Memorisation
 Scale
     Nothing in the model is ``m x m`` or ``n x n``, and no float copy of the whole
     ``n x m`` genotype matrix is made: the representation works window by window, the
-    denoiser's input and output layers are ``d x dim``, and sampling, calibration and
-    decoding run on chunks of :data:`SAMPLE_CHUNK` rows x :data:`VARIANT_BLOCK` variants.
+    window denoiser's cost grows with the number of windows (the MLP's input and output
+    layers are ``d x dim``), and sampling, calibration and decoding run on chunks of
+    :data:`SAMPLE_CHUNK` rows x :data:`VARIANT_BLOCK` variants.
     Windows overlap by ``window_overlap`` variants (a quarter of the window by default) so
     that LD across a border is kept (``benchmarks/results/genotypes/borders.md``).
 
@@ -64,15 +76,32 @@ from synthomics.diffusion.generator import DiffusionGenerator, check_choice, che
 from synthomics.errors import InputError
 from synthomics.generators.genotype import GenotypeGenerator, GenotypePlan, GenotypeTrainingData
 
-__all__ = ["SIZES", "GenotypeDiffusion"]
+__all__ = ["SIZES", "WINDOW_SIZES", "GenotypeDiffusion"]
 
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"dim": 32, "n_blocks": 1},
     "default": {"dim": 256, "n_blocks": 2},
     "paper": {"dim": 1024, "n_blocks": 4},
 }
-"""Network sizes. ``default`` fits 1,500 individuals x 5,000 variants on two CPU cores in a
-few minutes; ``paper`` is meant for a GPU; ``tiny`` is for tests."""
+"""Sizes of the MLP denoiser (``denoiser="mlp"``). ``default`` fits 1,500 individuals x
+5,000 variants on two CPU cores in a few minutes; ``paper`` is meant for a GPU; ``tiny`` is
+for tests."""
+
+WINDOW_SIZES: dict[str, dict[str, int]] = {
+    "tiny": {"dim": 16, "n_blocks": 1},
+    "default": {"dim": 64, "n_blocks": 3},
+    "paper": {"dim": 256, "n_blocks": 6},
+}
+"""Sizes of the window denoiser (``denoiser="windows"``): token width and number of blocks."""
+
+MAX_AUTO_WINDOWS = 100
+"""Most PCA windows (20,000 variants at the default window) for which the default denoiser is
+the window denoiser. On a CPU it costs about three times the MLP per training step and more
+per sampling step, so a chromosome of 100,000 variants gets the MLP (a fit within 30 minutes
+on two cores) unless ``denoiser="windows"`` is asked for (on a GPU)."""
+
+WINDOW_KERNEL = 3
+"""Windows each convolution of the window denoiser sees (the window and its two neighbours)."""
 
 SAMPLE_CHUNK = 2048
 """Rows drawn and decoded at a time."""
@@ -87,9 +116,16 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
     Parameters
     ----------
     size
-        ``"default"`` (CPU), ``"paper"`` (GPU) or ``"tiny"`` (tests); see :data:`SIZES`.
+        ``"default"`` (CPU), ``"paper"`` (GPU) or ``"tiny"`` (tests); see
+        :data:`WINDOW_SIZES` and :data:`SIZES`.
     dim, n_blocks
         Override the width and depth of ``size``.
+    denoiser
+        ``"windows"`` (one token per PCA window, mixed with its neighbours along the genome;
+        :class:`~synthomics.diffusion.denoisers.WindowDenoiser`) or ``"mlp"`` (one residual
+        MLP over the whole latent). None: ``"windows"`` with the windowed-PCA
+        representation of at most :data:`MAX_AUTO_WINDOWS` windows, otherwise ``"mlp"``;
+        the choice made is ``denoiser_`` after fitting.
     dropout
         Dropout inside the residual blocks.
     representation
@@ -167,6 +203,7 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         self,
         *,
         representation: Literal["windowed_pca", "dosage"] = "windowed_pca",
+        denoiser: Literal["windows", "mlp"] | None = None,
         window: int = 200,
         window_overlap: int | None = None,
         pca_variance: float = 0.95,
@@ -183,6 +220,14 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
 
         self._set_diffusion_options(options)
         check_choice("representation", representation, REPRESENTATIONS)
+        if denoiser is not None:
+            check_choice("denoiser", denoiser, ("windows", "mlp"))
+        if denoiser == "windows" and representation != "windowed_pca":
+            raise InputError(
+                None,
+                f"denoiser 'windows' with representation {representation!r}",
+                expected="representation 'windowed_pca' for the window denoiser, or 'mlp'",
+            )
         check_positive(window=window, calibration_samples=calibration_samples)
         if window_overlap is None:
             window_overlap = int(window) // 4
@@ -201,6 +246,8 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
                 None, f"threshold_prior is {threshold_prior!r}", expected="a number >= 0"
             )
         self.representation = representation
+        self.denoiser = denoiser
+        self.denoiser_: str | None = None
         self.window = window
         self.window_overlap = window_overlap
         self.pca_variance = pca_variance
@@ -212,18 +259,41 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
 
     # ----------------------------------------------------------------- building blocks
 
-    def _architecture(self, n_latent: int, n_classes: int, n_rows: int) -> dict[str, Any]:
-        return {
+    def size_entry(self, n_rows: int) -> dict[str, int]:
+        """Width and depth of ``size`` for the denoiser chosen at fit time."""
+        return dict((WINDOW_SIZES if self.denoiser_ == "windows" else SIZES)[self.size])
+
+    def _choose_denoiser(self, transform: Any) -> str:
+        """The denoiser asked for, or the default for this representation (see ``denoiser``)."""
+        if self.denoiser is not None:
+            return str(self.denoiser)
+        windows = getattr(transform, "n_windows", None)
+        return "windows" if windows is not None and windows <= MAX_AUTO_WINDOWS else "mlp"
+
+    def _architecture(
+        self, n_latent: int, n_classes: int, n_rows: int, transform: Any = None
+    ) -> dict[str, Any]:
+        out = {
             "n_features": int(n_latent),
             **self._network_size(n_classes, n_rows),
             "self_conditioning": bool(self.self_conditioning),
         }
+        if self.denoiser_ == "windows":
+            out |= {
+                "denoiser": "windows",
+                "offsets": [int(o) for o in transform.offsets],
+                "kernel": WINDOW_KERNEL,
+            }
+        return out
 
     @staticmethod
     def _build_module(architecture: dict[str, Any]):
-        from synthomics.diffusion.denoisers import MLPDenoiser
+        from synthomics.diffusion.denoisers import MLPDenoiser, WindowDenoiser
 
-        return MLPDenoiser(**architecture)
+        options = dict(architecture)
+        if options.pop("denoiser", "mlp") == "windows":
+            return WindowDenoiser(**options)
+        return MLPDenoiser(**options)
 
     def _fit_representation(self, genotypes: np.ndarray):
         from synthomics.genotype_diffusion.representation import CentredDosage, WindowedPCA
@@ -255,9 +325,10 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         genotypes = data.genotypes
         transform = self._fit_representation(genotypes)
         x = transform.encode(genotypes)
+        self.denoiser_ = self._choose_denoiser(transform)
         conditional = self.condition_ is not None
         architecture = self._architecture(
-            transform.n_latent, self.n_groups if conditional else 0, len(genotypes)
+            transform.n_latent, self.n_groups if conditional else 0, len(genotypes), transform
         )
         module = self._build_module(architecture)
         process = self._build_process()
@@ -376,4 +447,5 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         )
         decoder = self._state_part(state, "decoder")
         self.thresholds_ = GenotypeThresholds(np.asarray(decoder["thresholds"]))
+        self.denoiser_ = self.architecture_.get("denoiser", "mlp")  # MLP architectures name none
         self._load_module(self._build_module(self.architecture_), state)
