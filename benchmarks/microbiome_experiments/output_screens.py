@@ -22,6 +22,12 @@ differ only in the step screened:
     ``none``, ``sd`` (each sample raised to the power that moves its sd of log shares of
     present taxa, quantile to quantile, onto the training distribution) or ``half`` (the
     square root of that power).
+``closest``
+    a privacy filter: draws of four times the test size, from which the variant keeps the
+    first test-size draws no closer (Hellinger) to a training sample than the 5 %, 10 % or
+    20 % quantile of the training samples' distances to their nearest other training
+    sample (``q05``, ``q10``, ``q20``; ``all`` keeps the first draws); judged with the
+    privacy metrics, and the share of draws kept printed.
 
 Run from the repository root, e.g.::
 
@@ -48,6 +54,8 @@ import microbiome_c2st as bench
 from shared_data import shared_dataset
 
 METRICS = ("c2st", "c2st_presence", "c2st_abundance", "shannon_w1", "richness_w1")
+PRIVACY_METRICS = ("mia_auc", "dcr_ratio")
+QUANTILES = {"q05": 0.05, "q10": 0.1, "q20": 0.2}
 FINE = 10**7
 NEIGHBOURS = 5
 
@@ -99,7 +107,7 @@ def variants(screen: str, model: Any, train: Any, n: int, seed: int, draws: int)
         depth_matched_counts,
         presence_preserving_counts,
     )
-    from synthomics.metrics.privacy import hellinger_features
+    from synthomics.metrics.privacy import hellinger_features, nearest_neighbours
 
     counts = train.uns["units"] == "counts"
     depth = np.asarray(train.X).sum(axis=1)
@@ -130,6 +138,10 @@ def variants(screen: str, model: Any, train: Any, n: int, seed: int, draws: int)
     elif screen == "evenness":
         generated = np.sort(log_share_sd(shares(2000, 999, even=False)))
         target = np.sort(log_share_sd(P_train))
+    elif screen == "closest":
+        H_train = hellinger_features(P_train)
+        spacing = nearest_neighbours(H_train, H_train, exclude_self=True)[0]
+        limits = {name: np.quantile(spacing, q) for name, q in QUANTILES.items()}
     for k in range(draws):
         draw_seed = seed + 1000 + k
         rng = np.random.default_rng(draw_seed)
@@ -145,6 +157,14 @@ def variants(screen: str, model: Any, train: Any, n: int, seed: int, draws: int)
             predicted = ridge.predict(hellinger_features(Q)) + rng.choice(residual, n)
             out["ridge"] = reads(Q, np.maximum(1, np.rint(np.exp(predicted))).astype(np.int64))
             out["midasim"] = bench.proportions(midasim.sample(n, seed=draw_seed))
+        elif screen == "closest":
+            pool = bench.proportions(model.sample(4 * n, seed=draw_seed))
+            closest = nearest_neighbours(hellinger_features(pool), H_train)[0]
+            out = {"all": pool[:n]}
+            for name, limit in limits.items():
+                kept = closest >= limit
+                print(f"{name}: {kept.mean():.3f} of {len(pool)} draws kept", flush=True)
+                out[name] = pool[kept][:n]
         elif screen == "totals":
             Q, depths = shares(n, draw_seed), rng.choice(depth, n)
             exact = exact_counts(Q, depths)
@@ -184,23 +204,25 @@ def run(task: tuple[str, str, int, int, str]) -> list[dict[str, Any]]:
     real, P_train = bench.proportions(test), bench.proportions(train)
     model = get_generator("diffusion", seed=seed, progress=False).fit(train)
     rows = []
+    privacy = screen == "closest"
+    metrics = METRICS + PRIVACY_METRICS if privacy else METRICS
     for name, sets in variants(screen, model, train, test.n_obs, seed, draws).items():
         judged = [
-            bench.judge(real, Q, P_train, seed + bench.DRAW_SEED_STEP * k, privacy=False)
+            bench.judge(real, Q, P_train, seed + bench.DRAW_SEED_STEP * k, privacy=privacy)
             for k, Q in enumerate(sets)
         ]
         rows += [
             {"dataset": dataset, "seed": seed, "generator": name, "metric": m,
              "value": float(np.mean([j[m] for j in judged]))}
-            for m in METRICS
+            for m in metrics
         ]  # fmt: skip
-        print(dataset, seed, name, f"c2st {rows[-len(METRICS)]['value']:.3f}", flush=True)
+        print(dataset, seed, name, f"c2st {rows[-len(metrics)]['value']:.3f}", flush=True)
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("screen", choices=("depths", "totals", "evenness"))
+    parser.add_argument("screen", choices=("depths", "totals", "evenness", "closest"))
     parser.add_argument("--datasets", default="hmp_stool,hmp_tongue,hmp_plaque,hmp_buccal,twins")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--draws", type=int, default=5)
