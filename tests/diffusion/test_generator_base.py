@@ -14,12 +14,13 @@ from synthomics.generators import get_generator
 from synthomics.genotype_diffusion import GenotypeDiffusion
 from synthomics.microbiome_diffusion import MicrobiomeDiffusion
 
-# The defaults of each model (the microbiome model's budget set by the table's size since
-# the base existed, for privacy); the base keeps per-model defaults apart.
+# The defaults of each model (each model's budget set by the data's size, for privacy: the
+# microbiome model's since the base existed, the genotype model's since its window
+# denoiser); the base keeps per-model defaults apart.
 MICROBIOME = {"max_steps": "auto", "early_stopping": False, "batch_size": 64,
               "weight_decay": 1e-4, "patience": 10, "dropout": 0.0,
               "library_size": "empirical"}  # fmt: skip
-GENOTYPE = {"max_steps": 3000, "early_stopping": True, "batch_size": 128,
+GENOTYPE = {"max_steps": "auto", "early_stopping": True, "batch_size": 128,
             "weight_decay": 1e-2, "patience": 5, "dropout": 0.1}  # fmt: skip
 
 

@@ -67,10 +67,15 @@ def test_default_width_grows_with_the_table_and_overrides_win(adata, tmp_path):
 
 
 def test_auto_budget_only_where_a_model_has_one():
+    from synthomics.diffusion.generator import DiffusionGenerator
     from synthomics.genotype_diffusion import GenotypeDiffusion
 
+    class NoBudget(GenotypeDiffusion):  # a model that does not offer a step budget
+        step_budget = DiffusionGenerator.step_budget
+
     with pytest.raises(InputError, match="max_steps='auto' is not available"):
-        GenotypeDiffusion(max_steps="auto")
+        NoBudget(max_steps="auto")
+    assert GenotypeDiffusion(max_steps="auto").max_steps == "auto"
     with pytest.raises(InputError, match="max_steps is 0"):
         MicrobiomeDiffusion(max_steps=0)
 

@@ -108,6 +108,20 @@ def test_denoiser_follows_the_representation_and_an_mlp_model_loads_as_saved(
     )
 
 
+def test_default_step_budget_follows_the_denoiser_and_the_panel():
+    model = GenotypeDiffusion()
+    assert model.max_steps == "auto"
+    model.denoiser_ = "mlp"  # as chosen at fit time
+    assert model.training_options(5000).max_steps == model_module.MLP_STEPS
+    model.denoiser_ = "windows"
+    low, high = model_module.WINDOW_STEPS
+    assert model.training_steps(119) == low  # a small panel: no more passes
+    assert low < model.training_steps(800) < high
+    assert model.training_steps(1125) == model.training_steps(5000) == high
+    assert GenotypeDiffusion(max_steps=40).training_steps(500) == 40
+    assert GenotypeDiffusion(**model.get_config()).max_steps == "auto"
+
+
 def test_window_denoiser_is_saved_with_its_windows(fitted, tmp_path):
     assert fitted.architecture_["denoiser"] == "windows"
     assert fitted.architecture_["offsets"] == [int(o) for o in fitted.transform_.offsets]

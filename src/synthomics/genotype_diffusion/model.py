@@ -67,6 +67,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, ClassVar, Literal
 
@@ -101,6 +102,18 @@ per sampling step, so a chromosome of 100,000 variants gets the MLP (a fit withi
 on two cores) unless ``denoiser="windows"`` is asked for (on a GPU)."""
 
 WINDOW_KERNEL = 3
+
+MLP_STEPS = 3000
+"""Optimiser steps of ``max_steps="auto"`` (the default) with the MLP denoiser."""
+
+WINDOW_STEPS = (3000, 6000)
+"""Fewest and most optimiser steps of ``max_steps="auto"`` with the window denoiser."""
+
+WINDOW_PASSES = 700
+"""Passes over the training individuals that ``max_steps="auto"`` gives the window denoiser
+within :data:`WINDOW_STEPS`: 6,000 steps from about 1,100 individuals up (more steps keep
+more short-range LD there), 3,000 below about 550 (more passes over a small panel
+memorise it)."""
 """Windows each convolution of the window denoiser sees (the window and its two neighbours)."""
 
 SAMPLE_CHUNK = 2048
@@ -162,7 +175,8 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         Feed the network its previous estimate of the clean latent (Chen et al. 2023).
     max_steps, batch_size, lr, weight_decay, ema_decay, validation_fraction,
     validation_every, early_stopping, patience, checkpoint_dir, resume
-        Training (see :class:`~synthomics.diffusion.fitting.DiffusionTrainingOptions`).
+        Training (see :class:`~synthomics.diffusion.fitting.DiffusionTrainingOptions`;
+        ``max_steps="auto"``, the default: :meth:`step_budget`).
     accelerator, devices, strategy, num_nodes, precision
         Passed to Lightning (``devices=4``: DDP on four GPUs).
     seed
@@ -195,8 +209,10 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         "batch_size": 128,
         "weight_decay": 1e-2,
         "patience": 5,
+        "max_steps": "auto",
     }
-    """Regularised for small cohorts (see "Memorisation"); early stopping on, as shared."""
+    """Regularised for small cohorts (see "Memorisation"); early stopping on, as shared; the
+    step budget follows the denoiser and the panel (:meth:`step_budget`)."""
     sample_chunk: ClassVar[int] = SAMPLE_CHUNK
 
     def __init__(
@@ -262,6 +278,15 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
     def size_entry(self, n_rows: int) -> dict[str, int]:
         """Width and depth of ``size`` for the denoiser chosen at fit time."""
         return dict((WINDOW_SIZES if self.denoiser_ == "windows" else SIZES)[self.size])
+
+    def step_budget(self, n_rows: int) -> int:
+        """Optimiser steps of ``max_steps="auto"``: :data:`MLP_STEPS` for the MLP;
+        :data:`WINDOW_PASSES` passes over ``n_rows`` individuals for the window denoiser,
+        within :data:`WINDOW_STEPS`."""
+        if self.denoiser_ != "windows":
+            return MLP_STEPS
+        low, high = WINDOW_STEPS
+        return int(min(high, max(low, math.ceil(WINDOW_PASSES * n_rows / self.batch_size))))
 
     def _choose_denoiser(self, transform: Any) -> str:
         """The denoiser asked for, or the default for this representation (see ``denoiser``)."""
