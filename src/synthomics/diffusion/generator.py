@@ -22,6 +22,7 @@ constructor and passes the shared ones on as ``**options``::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import fields
 from typing import Any, ClassVar
@@ -193,8 +194,13 @@ class DiffusionGenerator(Generator):
 
     def step_budget(self, n_rows: int) -> int:
         """Optimiser steps of ``max_steps="auto"`` for a table of ``n_rows`` samples
-        (models that offer it override this)."""
+        (models that offer it override this, usually with :meth:`steps_for_passes`)."""
         raise NotImplementedError
+
+    def steps_for_passes(self, passes: float, n_rows: int, fewest: int, most: int) -> int:
+        """Steps that make ``passes`` passes over ``n_rows`` samples in batches of
+        ``batch_size``, at least ``fewest`` and at most ``most``."""
+        return int(min(most, max(fewest, math.ceil(passes * n_rows / self.batch_size))))
 
     def training_steps(self, n_rows: int) -> int:
         """Optimiser steps of a fit on ``n_rows`` samples: ``max_steps``, or the model's

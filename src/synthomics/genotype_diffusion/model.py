@@ -67,7 +67,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any, ClassVar, Literal
 
@@ -102,6 +101,7 @@ per sampling step, so a chromosome of 100,000 variants gets the MLP (a fit withi
 on two cores) unless ``denoiser="windows"`` is asked for (on a GPU)."""
 
 WINDOW_KERNEL = 3
+"""Windows each convolution of the window denoiser sees (the window and its two neighbours)."""
 
 MLP_STEPS = 3000
 """Optimiser steps of ``max_steps="auto"`` (the default) with the MLP denoiser."""
@@ -114,7 +114,6 @@ WINDOW_PASSES = 700
 within :data:`WINDOW_STEPS`: 6,000 steps from about 1,100 individuals up (more steps keep
 more short-range LD there), 3,000 below about 550 (more passes over a small panel
 memorise it)."""
-"""Windows each convolution of the window denoiser sees (the window and its two neighbours)."""
 
 SAMPLE_CHUNK = 2048
 """Rows drawn and decoded at a time."""
@@ -285,8 +284,7 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         within :data:`WINDOW_STEPS`."""
         if self.denoiser_ != "windows":
             return MLP_STEPS
-        low, high = WINDOW_STEPS
-        return int(min(high, max(low, math.ceil(WINDOW_PASSES * n_rows / self.batch_size))))
+        return self.steps_for_passes(WINDOW_PASSES, n_rows, *WINDOW_STEPS)
 
     def _choose_denoiser(self, transform: Any) -> str:
         """The denoiser asked for, or the default for this representation (see ``denoiser``)."""

@@ -381,8 +381,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         steps: a table of a few hundred samples gets 750 steps (about 200 passes), one of
         2,000 samples 1,500 steps (about 50 passes).
         """
-        passes = PASSES * n_rows / self.batch_size
-        return int(min(MAX_AUTO_STEPS, max(BASE_STEPS, math.ceil(passes))))
+        return self.steps_for_passes(PASSES, n_rows, BASE_STEPS, MAX_AUTO_STEPS)
 
     def _fit(self, data: MicrobiomeTrainingData, rng: np.random.Generator) -> None:
         from synthomics.diffusion.fitting import train_diffusion
