@@ -15,7 +15,7 @@ Usage::
 
 The folds hold whole studies out of pretraining; the last command adds CLR, the
 embeddings concatenated with log abundances and the published MBEmbed encoder (with and
-without the NCBI/GTDB name translation).
+without the NCBI/GTDB name translation, beside log abundances of the species it sees).
 """
 
 from __future__ import annotations

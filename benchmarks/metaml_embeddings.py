@@ -668,6 +668,7 @@ COMPARED_TO_LOG = (
     "mbembed",
     "mbembed[names_only]",
     "mbembed[renormalised]",
+    "log_abundance[mbembed_taxa]",
     "clr",
     "pca",
     "rf_relative",
@@ -787,9 +788,11 @@ def run_metaml_benchmark(
         without standardising them first.
     mbembed
         Folder of the published MBEmbed encoder: adds ``mbembed`` (names translated with
-        the NCBI/GTDB synonym table) and ``mbembed[names_only]`` (names as written), with
-        the alignment reports in ``results.json``. It was pretrained elsewhere, so the
-        held-out cohorts may overlap its pretraining data.
+        the NCBI/GTDB synonym table), ``mbembed[names_only]`` (names as written),
+        ``mbembed[renormalised]`` and ``log_abundance[mbembed_taxa]`` (log abundances of
+        the species the encoder sees), with the alignment reports in ``results.json``.
+        It was pretrained elsewhere, so the held-out cohorts may overlap its pretraining
+        data.
     n_boot
         Bootstrap resamples of the cross-cohort intervals.
     seed
@@ -1023,9 +1026,14 @@ def run_metaml_benchmark(
 
 def _mbembed_features(table: Any, folder: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """MBEmbed embeddings of ``table`` with and without the NCBI/GTDB synonyms (and, with
-    them, the matched species closed to one), and the alignment report of each."""
+    them, the matched species closed to one), and the alignment report of each.
+
+    ``log_abundance[mbembed_taxa]`` is the log-abundance baseline restricted to what the
+    encoder sees (the translated names): the encoder against its own input.
+    """
     from synthomics.embeddings.alignment import align_to_reference
     from synthomics.embeddings.mbembed import MBEmbedEncoder
+    from synthomics.embeddings.transforms import AbundanceTransform
 
     encoder = MBEmbedEncoder.load(folder)
     features, reports = {}, {}
@@ -1038,6 +1046,8 @@ def _mbembed_features(table: Any, folder: Any) -> tuple[dict[str, np.ndarray], d
             total = aligned.fractions.sum(axis=1, keepdims=True)
             closed = np.where(total > 0, aligned.fractions / np.maximum(total, 1e-300), 0.0)
             features["mbembed[renormalised]"] = encoder.embed_fractions(closed)
+            seen = aligned.fractions[:, aligned.fractions.max(axis=0) > 0]
+            features["log_abundance[mbembed_taxa]"] = AbundanceTransform("log10", 1e-4)(seen)
         report = aligned.report
         reports[name] = {
             "reference_taxa": report.n_reference,

@@ -179,7 +179,11 @@ def test_benchmark_compares_an_mbembed_folder_with_and_without_synonyms(tmp_path
     assert rules == {"exact name": 9, "Bacteroides to Phocaeicola": 1}
     records = pd.read_csv(tmp_path / "out" / "records.csv")
     compared = {"mbembed", "mbembed[names_only]", "mbembed[renormalised]", "mae[unscaled_readout]"}
-    assert compared <= set(records["features"])
+    assert compared | {"log_abundance[mbembed_taxa]"} <= set(records["features"])
+    features, _ = B._mbembed_features(table, folder)
+    restricted = features["log_abundance[mbembed_taxa]"]
+    assert table.n_vars > 10
+    assert restricted.shape == (table.n_obs, 10)  # only the 10 species the encoder sees
     tallied = report["tally_vs_log_abundance_by_features"]
     assert tallied["mbembed"]["25"]["tasks"] == 3  # crc, age@crc, bmi@crc
     assert "| mbembed | 25 | 3 |" in (tmp_path / "out" / "results.md").read_text()
