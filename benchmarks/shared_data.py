@@ -85,12 +85,19 @@ DATASETS: dict[str, SharedDataset] = {
     "hmp_supragingival_plaque": _hmp("HMPbodysubsite", "Supragingival_plaque"),
     "hmp_buccal_mucosa": _hmp("HMPbodysubsite", "Buccal_mucosa"),
     "hmp_oral": _hmp("HMPbodysupersite", "Oral"),
+    "hmp_subgingival_plaque": _hmp("HMPbodysubsite", "Subgingival_plaque"),
+    "hmp_anterior_nares": _hmp("HMPbodysubsite", "Anterior_nares"),
+    "hmp_throat": _hmp("HMPbodysubsite", "Throat"),
+    "hmp_retroauricular_crease": _hmp("HMPbodysubsite", "Right_Retroauricular_crease"),
 }
 ALIASES: dict[str, str] = {
     "hmp_16s_stool": "hmp_stool",
     "hmp_tongue": "hmp_tongue_dorsum",
     "hmp_plaque": "hmp_supragingival_plaque",
     "hmp_buccal": "hmp_buccal_mucosa",
+    "hmp_subgingival": "hmp_subgingival_plaque",
+    "hmp_nares": "hmp_anterior_nares",
+    "hmp_skin": "hmp_retroauricular_crease",
 }
 """Other names the scripts give some datasets on their command lines."""
 
