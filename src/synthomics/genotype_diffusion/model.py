@@ -17,6 +17,8 @@ The user-facing model (registry name ``"genotype_diffusion"``; the CLI also acce
   :func:`synthomics.diffusion.fitting.train_diffusion` (EMA weights, early stopping on the
   validation loss with the best weights kept, checkpoints and resume, Lightning DDP with
   ``devices`` / ``num_nodes``), the same loop as the microbiome model;
+* optionally, a pull of each window of a drawn latent toward the nearest k-means centre of
+  the training latents of its level (``sharpen``; :mod:`~synthomics.genotype_diffusion.centres`);
 * a decoder (:mod:`~synthomics.genotype_diffusion.thresholds`): per-variant, per-level
   thresholds calibrated at fit time on a draw of the model itself, so that the decoded
   genotype frequencies equal the training frequencies. Output: valid 0/1/2 dosages (or
@@ -41,7 +43,8 @@ Memorisation
     On small cohorts (HGDP: 159 individuals) the denoiser can learn the training
     individuals; the levers are early stopping on the validation loss (default on), the
     low-dimensional latent, dropout, weight decay and the small default network. The
-    decoder adds no copy: thresholds hold no individual, only per-variant quantiles.
+    decoder adds no copy: thresholds hold no individual, only per-variant quantiles, and
+    the window centres of ``sharpen`` are means of at least five individuals each.
     Where variants are not in LD (the HGDP subset: 5,000 SNPs spread over the genome), a
     window's variance is spread over most components and the latent at 95 % has about
     2,100 dimensions for 119 individuals; ``pca_variance`` or ``max_components`` then
@@ -156,6 +159,16 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         Scale of the independent Gaussian noise, per variant with the standard deviation
         of the PCA reconstruction error, added to the decoded scores before thresholding
         (restores the variance of the dropped components; 0: none).
+    sharpen
+        Share of the way each window of a drawn latent moves toward the nearest k-means
+        centre of its level's training latents in that window, before decoding (0, the
+        default: off; windowed PCA only; :mod:`~synthomics.genotype_diffusion.centres`).
+        The draws fall between the tight clusters of real individuals; with several
+        hundred individuals per level, 0.5 keeps more short-range LD. With about a hundred
+        per level it makes the draws alike and raises the privacy loss (measurements in
+        ``benchmarks/genotype_experiments/README.md``).
+    sharpen_centres
+        Most centres per level and window (each the mean of at least five individuals).
     threshold_prior
         Pseudo-individuals shrinking per-level genotype frequencies to the pooled ones in
         the calibrated decoder.
@@ -224,6 +237,8 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         pca_variance: float = 0.95,
         max_components: int | None = None,
         residual_noise: float = 0.0,
+        sharpen: float = 0.0,
+        sharpen_centres: int = 64,
         threshold_prior: float = 2.0,
         calibration_samples: int = 1000,
         seed: int = 0,
@@ -243,7 +258,11 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
                 f"denoiser 'windows' with representation {representation!r}",
                 expected="representation 'windowed_pca' for the window denoiser, or 'mlp'",
             )
-        check_positive(window=window, calibration_samples=calibration_samples)
+        check_positive(
+            window=window, calibration_samples=calibration_samples, sharpen_centres=sharpen_centres
+        )
+        if not 0 <= sharpen <= 1:
+            raise InputError(None, f"sharpen is {sharpen!r}", expected="a share in [0, 1]")
         if window_overlap is None:
             window_overlap = int(window) // 4
         if not 0 <= int(window_overlap) < max(int(window) // 2, 1):
@@ -268,9 +287,12 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         self.pca_variance = pca_variance
         self.max_components = max_components
         self.residual_noise = residual_noise
+        self.sharpen = sharpen
+        self.sharpen_centres = sharpen_centres
         self.threshold_prior = threshold_prior
         self.calibration_samples = calibration_samples
         self.thresholds_: Any = None
+        self.centres_: Any = None
 
     # ----------------------------------------------------------------- building blocks
 
@@ -370,6 +392,22 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         self.process_ = process
         self.transform_ = transform
         self.architecture_ = architecture
+        self.centres_ = None
+        if self.sharpen > 0 and self.representation == "windowed_pca":
+            from synthomics.genotype_diffusion.centres import WindowCentres
+
+            task = self.fit_progress.task(
+                "genotype diffusion: window centres", total=transform.n_windows
+            )
+            self.centres_ = WindowCentres.fit(
+                x,
+                data.codes,
+                self.n_groups,
+                transform.offsets,
+                int(self.sharpen_centres),
+                seed=self.seed,
+                progress=lambda: task.advance(1),
+            )
         # calibrate the decoder on the model's own draws, level by level
         task = self.fit_progress.task("genotype diffusion: calibrating", total=self.n_groups)
         frequencies = GenotypeThresholds.level_frequencies(
@@ -418,6 +456,8 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
                 steps=steps,
             ):
                 out[rows] = latent.float().numpy()
+        if self.centres_ is not None and self.sharpen > 0:
+            out = self.centres_.pull(out, codes, float(self.sharpen))
         return out
 
     def _decode_scores(
@@ -458,9 +498,12 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
     def _get_state(self) -> dict[str, Any]:
         state = super()._get_state()
         state.update({f"decoder/{k}": v for k, v in self.thresholds_.state().items()})
+        if self.centres_ is not None:
+            state.update({f"centres/{k}": v for k, v in self.centres_.state().items()})
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
+        from synthomics.genotype_diffusion.centres import WindowCentres
         from synthomics.genotype_diffusion.representation import representation_from_state
         from synthomics.genotype_diffusion.thresholds import GenotypeThresholds
 
@@ -470,5 +513,7 @@ class GenotypeDiffusion(DiffusionGenerator, GenotypeGenerator):
         )
         decoder = self._state_part(state, "decoder")
         self.thresholds_ = GenotypeThresholds(np.asarray(decoder["thresholds"]))
+        centres = self._state_part(state, "centres")  # absent in models saved without them
+        self.centres_ = WindowCentres.from_state(centres) if centres else None
         self.denoiser_ = self.architecture_.get("denoiser", "mlp")  # MLP architectures name none
         self._load_module(self._build_module(self.architecture_), state)
