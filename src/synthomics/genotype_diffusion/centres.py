@@ -97,6 +97,8 @@ class WindowCentres:
     def pull(self, latents: np.ndarray, codes: np.ndarray, share: float) -> np.ndarray:
         """``latents`` ``(n, d)`` with each window moved ``share`` of the way toward the
         nearest centre of its row's level (windows without centres are left as they are)."""
+        from sklearn.metrics import pairwise_distances_argmin
+
         out = np.array(latents, dtype=np.float32, copy=True)
         codes = np.asarray(codes)
         for i in range(len(self.offsets) - 1):
@@ -108,12 +110,7 @@ class WindowCentres:
                 rows = np.flatnonzero(codes == level)
                 part = out[rows, o:p]
                 centres = self.centres[level, kept, o:p]
-                d2 = (
-                    (part**2).sum(axis=1)[:, None]
-                    - 2.0 * part @ centres.T
-                    + (centres**2).sum(axis=1)[None, :]
-                )
-                nearest = centres[d2.argmin(axis=1)]
+                nearest = centres[pairwise_distances_argmin(part, centres)]
                 out[rows, o:p] = part + float(share) * (nearest - part)
         return out
 
