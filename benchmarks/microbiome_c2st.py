@@ -13,6 +13,11 @@ the splits do):
 * ``c2st_presence``: the same classifier on presence/absence only;
 * ``c2st_abundance``: the same classifier on the log relative abundance of present taxa
   only (absent taxa are missing values, which gradient boosting handles natively);
+* ``presence_coherence``: how coherent the presence patterns are with the co-occurrence
+  of the training samples, relative to held-out real samples (nats per sample; 0 = as
+  coherent as new real samples, below 0 = taxa co-occur more at random; see
+  :class:`synthomics.metrics.sparsity.PresenceConditionals`); the floor's "synthetic"
+  samples are the training samples the conditionals were fitted on, so it sits above 0;
 * ``zero_gap_pp``, ``prevalence_r``, ``richness_w1``, ``shannon_w1``: sparsity, prevalence
   and alpha diversity;
 * ``rare_ratio``: for the rare taxa (training mean relative abundance below 1e-4), the
@@ -84,6 +89,7 @@ METRICS = [
     "c2st",
     "c2st_presence",
     "c2st_abundance",
+    "presence_coherence",
     "zero_gap_pp",
     "prevalence_r",
     "richness_w1",
@@ -176,20 +182,33 @@ def _renamed(feature: str) -> str:
 
 
 def judge(
-    real: np.ndarray, synthetic: np.ndarray, train: np.ndarray, seed: int, privacy: bool = True
+    real: np.ndarray,
+    synthetic: np.ndarray,
+    train: np.ndarray,
+    seed: int,
+    privacy: bool = True,
+    conditionals: Any = None,
 ) -> dict[str, float]:
     """The benchmark's metrics of one synthetic set (module docstring).
 
     ``privacy=False`` (the real-vs-real floor, whose "synthetic" samples are training
     samples) gives NaN for the privacy metrics instead of computing them.
+    ``conditionals``: the :class:`~synthomics.metrics.sparsity.PresenceConditionals` of
+    ``train`` (fitted here when not given).
     """
     from scipy.stats import wasserstein_distance
 
     from synthomics.metrics.alpha import shannon
     from synthomics.metrics.prevalence import prevalence_pearson
     from synthomics.metrics.privacy import dcr, hellinger_features, membership_inference_auc
-    from synthomics.metrics.sparsity import richness_wasserstein, zero_fraction_gap
+    from synthomics.metrics.sparsity import (
+        PresenceConditionals,
+        richness_wasserstein,
+        zero_fraction_gap,
+    )
 
+    if conditionals is None:
+        conditionals = PresenceConditionals.fit(train)
     present_r, present_s = real > 0, synthetic > 0
     rare = np.flatnonzero(train.mean(axis=0) < RARE)
     ratios = []
@@ -211,6 +230,7 @@ def judge(
         "c2st": _c2st(real, synthetic, "clr", seed),
         "c2st_presence": _c2st(real, synthetic, "presence", seed),
         "c2st_abundance": _c2st(real, synthetic, "abundance", seed),
+        "presence_coherence": conditionals.coherence_gap(real, synthetic),
         "zero_gap_pp": zero_fraction_gap(real, synthetic),
         "prevalence_r": prevalence_pearson(real, synthetic),
         "richness_w1": richness_wasserstein(real, synthetic),
@@ -246,11 +266,13 @@ def run_one(
 
     from synthomics.generators import get_generator
     from synthomics.metrics.separation import separating_features
+    from synthomics.metrics.sparsity import PresenceConditionals
 
     torch.set_num_threads(1)
     adata = load_dataset(dataset, Path(args.cache))
     train, test = split(adata, shared_dataset(dataset).group, seed, args.test_fraction)
     real, P_train = proportions(test), proportions(train)
+    conditionals = PresenceConditionals.fit(P_train)
     rows: list[dict[str, Any]] = []
     diagnosis: dict[str, dict[str, float]] = {}
     names = list(map(str, adata.var_names))
@@ -278,7 +300,14 @@ def run_one(
         for k, Q in enumerate(draws):
             try:  # each draw with its own classifier folds
                 judged.append(
-                    judge(real, Q, P_train, seed + DRAW_SEED_STEP * k, name != "real (floor)")
+                    judge(
+                        real,
+                        Q,
+                        P_train,
+                        seed + DRAW_SEED_STEP * k,
+                        name != "real (floor)",
+                        conditionals,
+                    )
                 )
             except ValueError as exc:  # one failed metric must not lose the whole run
                 print(f"{dataset} seed {seed} {name} draw {k}: not judged ({exc})", flush=True)
@@ -294,6 +323,7 @@ def run_one(
         print(
             f"{dataset} seed {seed} {name}: c2st {values['c2st']:.3f} presence "
             f"{values['c2st_presence']:.3f} abundance {values['c2st_abundance']:.3f} "
+            f"coherence {values['presence_coherence']:+.2f} "
             f"rare {values['rare_ratio']:.2f} fit {fit_seconds:.0f} s",
             flush=True,
         )

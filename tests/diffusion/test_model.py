@@ -131,6 +131,7 @@ def test_unconditional_fit_with_ablations_checkpoint_and_resume(adata, tmp_path)
         taxon_embedding="none",
         prevalence_init=False,
         sparsity_weight=0.0,
+        presence_weight=5.0,
         checkpoint_dir=str(tmp_path),
     )
     MicrobiomeDiffusion(seed=1, **options).fit(adata)
@@ -142,6 +143,10 @@ def test_unconditional_fit_with_ablations_checkpoint_and_resume(adata, tmp_path)
     assert resumed.fit_record_["steps"] >= 16
     assert resumed.sample(4, seed=0).shape == (4, adata.n_vars)
     assert resumed.embedding_ is None
+    # the presence loss's weight reaches the network and is saved with its architecture
+    assert resumed.module_.presence_weight == 5.0
+    resumed.save(tmp_path / "model")
+    assert load_generator(tmp_path / "model").module_.presence_weight == 5.0
 
 
 def test_bad_options_raise_input_errors():
@@ -151,6 +156,8 @@ def test_bad_options_raise_input_errors():
         MicrobiomeDiffusion(size="huge")
     with pytest.raises(InputError, match="max_steps"):
         MicrobiomeDiffusion(max_steps=0)
+    with pytest.raises(InputError, match="presence_weight is 0"):
+        MicrobiomeDiffusion(presence_weight=0)
 
 
 def test_conditional_fit_is_reproducible_on_two_threads():

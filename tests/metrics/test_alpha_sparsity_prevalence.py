@@ -58,3 +58,28 @@ def test_mismatched_taxa_fail_loudly():
         prevalence.prevalence_pearson(np.ones((3, 4)), np.ones((3, 5)))
     with pytest.raises(InputError, match="constant"):
         prevalence.prevalence_pearson(np.ones((3, 4)), np.eye(3, 4))
+
+
+def _two_communities(rng, n):
+    """Presence of 12 taxa in two communities: taxa 0-5 go together, so do 6-11."""
+    community = rng.random(n) < 0.5
+    taxa = np.where(community[:, None], [0.8] * 6 + [0.1] * 6, [0.1] * 6 + [0.8] * 6)
+    return (rng.random((n, 12)) < taxa).astype(float)
+
+
+def test_presence_coherence_tells_co_occurrence_from_chance(rng):
+    train, held_out, other = (_two_communities(rng, n) for n in (400, 200, 200))
+    model = sparsity.PresenceConditionals.fit(train, n_taxa=12)
+    # new samples of the same communities are as coherent as the held-out ones
+    assert abs(model.coherence_gap(held_out, other)) < 0.5
+    # the same prevalences drawn independently are far less coherent
+    independent = (rng.random((200, 12)) < train.mean(axis=0)).astype(float)
+    assert model.coherence_gap(held_out, independent) < -1.5
+    # one score per sample, in nats (log probabilities: never positive)
+    scores = model.score(held_out)
+    assert scores.shape == (200,) and (scores <= 0).all()
+    # a taxon present in every training sample gets a fixed probability, not a classifier
+    train[:, 0] = 1.0
+    assert isinstance(sparsity.PresenceConditionals.fit(train, n_taxa=12).models[0], float)
+    with pytest.raises(InputError, match="taxa"):
+        model.coherence_gap(held_out, independent[:, :5])
