@@ -236,7 +236,6 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         sparsity_weight: float = 1.0,
         hard_sparsity: bool = True,
         presence_weight: float = 10.0,
-        presence_pairs: bool = False,
         taxon_embedding: Literal["poincare", "learned", "none"] = "poincare",
         embedding_dim: int = 10,
         hierarchy: Literal["auto", "taxonomy", "tree"] = "auto",
@@ -264,7 +263,6 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         self.sparsity_weight = sparsity_weight
         self.hard_sparsity = hard_sparsity
         self.presence_weight = presence_weight
-        self.presence_pairs = presence_pairs
         self.taxon_embedding = taxon_embedding
         self.embedding_dim = embedding_dim
         self.hierarchy = hierarchy
@@ -289,7 +287,6 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
             "sparsity_weight": float(self.sparsity_weight),
             "hard_sparsity": bool(self.hard_sparsity),
             "presence_weight": float(self.presence_weight),
-            "pairwise": bool(self.presence_pairs),
             "learn_embedding": self.taxon_embedding == "learned",
             "self_conditioning": bool(self.self_conditioning),
         }

@@ -123,10 +123,6 @@ class MicrobiomeDenoiser(nn.Module):
     independent_skip
         Precondition the network by the exact denoiser of independent taxa
         (:meth:`independent_evidence`; the network predicts corrections to it).
-    pairwise
-        Add to each taxon's presence logit a learned linear function of the other taxa's
-        current presence estimates (:math:`\sum_{k \ne j} J_{kj} \tanh(\ell_k / 2)`,
-        an Ising-like pair term; :math:`J` starts at zero).
     """
 
     def __init__(
@@ -151,7 +147,6 @@ class MicrobiomeDenoiser(nn.Module):
         presence_weight: float = 1.0,
         independent_skip: bool = True,
         self_conditioning: bool = False,
-        pairwise: bool = False,
     ) -> None:
         super().__init__()
         if prediction not in PREDICTIONS:
@@ -184,7 +179,6 @@ class MicrobiomeDenoiser(nn.Module):
         self.abundance = FeatureEmbeddingReadout(
             dim, n_taxa, 2 if independent_skip else 1, embedding, learn_embedding
         )
-        self.pairs = nn.Parameter(torch.zeros(n_taxa, n_taxa)) if pairwise else None
         weights = torch.zeros(2, n_taxa)
         weights[ABUNDANCE] = 1.0
         self.register_buffer("diffusion_feature_weights", weights, persistent=False)
@@ -219,7 +213,6 @@ class MicrobiomeDenoiser(nn.Module):
             # noisy values; m = log_v = 0 and zero network weights give independent taxa
             mean, log_var = heads[:, 0], heads[:, 1].clamp(-6.0, 3.0)
             logits = logits + self.independent_evidence(x_t, alpha, sigma, mean, log_var)
-            logits = self._pair_term(logits)
             abundance_x0 = torch.sigmoid(logits) * self.present_abundance_posterior(
                 x_t[:, ABUNDANCE], alpha, sigma, mean, log_var
             )
@@ -228,7 +221,6 @@ class MicrobiomeDenoiser(nn.Module):
             )
         else:
             abundance = heads[:, 0]
-            logits = self._pair_term(logits)
         presence_x0 = torch.tanh(logits / 2)
         presence = prediction_from_x0(self.prediction, presence_x0, x_t[:, PRESENCE], alpha, sigma)
         outputs = {
@@ -238,13 +230,6 @@ class MicrobiomeDenoiser(nn.Module):
         if self.independent_skip:
             outputs["x0"] = torch.stack([presence_x0, abundance_x0], dim=1)
         return outputs
-
-    def _pair_term(self, logits: torch.Tensor) -> torch.Tensor:
-        """``logits`` plus the pair term of the other taxa's presence estimates (if any)."""
-        if self.pairs is None:
-            return logits
-        pairs = self.pairs - torch.diag_embed(torch.diagonal(self.pairs))
-        return logits + torch.tanh(logits / 2) @ pairs
 
     @staticmethod
     def independent_evidence(
