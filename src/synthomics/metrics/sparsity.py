@@ -55,9 +55,9 @@ class PresenceConditionals:
     and compare held-out real samples with synthetic ones
     (:meth:`coherence_gap`): 0 means the synthetic patterns are as coherent as new real
     ones; below 0, taxa co-occur more at random than in real samples (an independent-taxa
-    sampler sits far below); above 0, patterns are more regular than real ones. Unlike a
-    classifier's AUC, it is nearly free of classifier noise, so it can steer a presence
-    model.
+    sampler sits far below); above 0, patterns are more regular than real ones. It is nearly
+    free of the noise of a classifier's AUC, so it shows small changes in co-occurrence;
+    it sees only what a linear model of presence sees, so read it beside a C2ST.
 
     Examples
     --------
