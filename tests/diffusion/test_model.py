@@ -43,9 +43,9 @@ def test_default_budget_grows_with_the_table_without_early_stopping():
     model = MicrobiomeDiffusion()
     assert (model.early_stopping, model.max_steps) == (False, "auto")
     steps = {n: model.training_options(n).max_steps for n in (10, 300, 685, 686, 1000, 1392, 9000)}
-    assert steps == {10: 750, 300: 750, 685: 750, 686: 751, 1000: 1094, 1392: 1500, 9000: 1500}
-    # 70 passes over the table of 1,000 samples in batches of 64
-    assert MicrobiomeDiffusion(batch_size=128).training_options(2000).max_steps == 1094
+    assert steps == {10: 750, 300: 750, 685: 750, 686: 752, 1000: 1597, 1392: 3000, 9000: 3000}
+    # the same passes over a table of 1,000 samples in batches of 128: half the steps
+    assert MicrobiomeDiffusion(batch_size=128).training_options(1000).max_steps == 799
     assert MicrobiomeDiffusion(max_steps=40).training_options(9000).max_steps == 40
 
 

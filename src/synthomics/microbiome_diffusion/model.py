@@ -48,8 +48,8 @@ Decoder calibration on the model's own draws (after training)
       where the power of the evenness calibration would otherwise put some rare taxa.
 
 Options that matter
-    ``max_steps`` (``"auto"``: 750 optimiser steps, or 70 passes over a larger table up
-    to 1,500 steps, keeping the last EMA weights) and ``early_stopping`` (off) trade
+    ``max_steps`` (``"auto"``: 750 optimiser steps on tables of up to 685 samples, more
+    on larger ones, up to 3,000, keeping the last EMA weights) and ``early_stopping`` (off) trade
     fidelity for privacy: longer training fits the tables a little better and sits closer
     to the training samples, which a membership-inference attack then tells from new ones;
     ``early_stopping=True`` protects privacy more at some cost in fidelity.
@@ -122,8 +122,9 @@ MAX_PREVALENCE_SHIFT = 2.0
 BASE_STEPS = 750
 """Optimiser steps of ``max_steps="auto"`` on tables of up to 685 samples."""
 PASSES = 70
-"""Passes over the table of ``max_steps="auto"`` on larger tables."""
-MAX_AUTO_STEPS = 1500
+"""Passes over a table of :data:`SMALL_TABLE_ROWS` samples of ``max_steps="auto"`` (the
+passes grow in proportion to the table's size above it)."""
+MAX_AUTO_STEPS = 3000
 """The most optimiser steps of ``max_steps="auto"``."""
 
 
@@ -386,14 +387,18 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         return entry
 
     def step_budget(self, n_rows: int) -> int:
-        """Optimiser steps of ``max_steps="auto"``: :data:`BASE_STEPS`, or
-        :data:`PASSES` passes over a larger table, at most :data:`MAX_AUTO_STEPS`.
+        """Optimiser steps of ``max_steps="auto"``: :data:`BASE_STEPS` on tables of up to
+        :data:`SMALL_TABLE_ROWS` samples; above, :data:`PASSES` passes times the table's
+        size over :data:`SMALL_TABLE_ROWS`, at most :data:`MAX_AUTO_STEPS`.
 
-        Memorisation grows with the passes over each training sample, fidelity with the
-        steps: a table of a few hundred samples gets 750 steps (about 200 passes), one of
-        2,000 samples 1,500 steps (about 50 passes).
+        Memorisation grows with the passes over each training sample, and a larger table
+        takes more passes before a membership attack finds its samples; fidelity grows
+        with the steps. A table of a few hundred samples gets 750 steps (about 200
+        passes), one of 1,000 samples about 1,600 steps (100 passes), one of 1,400 or more
+        3,000 steps.
         """
-        return self.steps_for_passes(PASSES, n_rows, BASE_STEPS, MAX_AUTO_STEPS)
+        passes = PASSES * max(n_rows, SMALL_TABLE_ROWS) / SMALL_TABLE_ROWS
+        return self.steps_for_passes(passes, n_rows, BASE_STEPS, MAX_AUTO_STEPS)
 
     def _fit(self, data: MicrobiomeTrainingData, rng: np.random.Generator) -> None:
         from synthomics.diffusion.fitting import train_diffusion
