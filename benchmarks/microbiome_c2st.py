@@ -506,6 +506,20 @@ def outcomes(
             yield dataset, future.result()
 
 
+def write_tables(
+    out: Path,
+    rows: list[dict[str, Any]],
+    diagnoses: list[tuple[str, dict[str, dict[str, float]]]],
+    args: Any,
+) -> None:
+    """``runs.csv``, ``summary.md``, ``diagnosis.md`` and ``diagnosis.json`` of ``rows``."""
+    frame = pd.DataFrame(rows)
+    frame.to_csv(out / "runs.csv", index=False)
+    (out / "summary.md").write_text(summary_table(frame, args.reference))
+    (out / "diagnosis.md").write_text(diagnosis_table(diagnoses, args.top))
+    (out / "diagnosis.json").write_text(json.dumps(diagnoses))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
@@ -552,29 +566,16 @@ def main() -> None:
     for folder in args.combine:
         rows += pd.read_csv(Path(folder) / "runs.csv").to_dict("records")
         diagnoses += [tuple(d) for d in json.loads((Path(folder) / "diagnosis.json").read_text())]
+    config: dict[str, Any] = {"combined": args.combine} if args.combine else {}
+    if jobs:  # what ran here (the combined folders hold their own config.json)
+        config.update(generators=generators, seeds=args.seeds, datasets=datasets, draws=args.draws)
+    (out / "config.json").write_text(json.dumps(config))
     for dataset, (new_rows, diagnosis) in outcomes(jobs, generators, args):
         rows += new_rows
         diagnoses.append((dataset, diagnosis))
-        frame = pd.DataFrame(rows)
-        frame.to_csv(out / "runs.csv", index=False)
-        (out / "summary.md").write_text(summary_table(frame, args.reference))
-        (out / "diagnosis.md").write_text(diagnosis_table(diagnoses, args.top))
-        (out / "diagnosis.json").write_text(json.dumps(diagnoses))
-    frame = pd.DataFrame(rows)
-    frame.to_csv(out / "runs.csv", index=False)
-    (out / "summary.md").write_text(summary_table(frame, args.reference))
-    (out / "diagnosis.md").write_text(diagnosis_table(diagnoses, args.top))
-    (out / "diagnosis.json").write_text(json.dumps(diagnoses))
-    (out / "config.json").write_text(
-        json.dumps(
-            {
-                "generators": generators,
-                "seeds": args.seeds,
-                "datasets": datasets,
-                "draws": args.draws,
-            }
-        )
-    )
+        write_tables(out, rows, diagnoses, args)
+    if not jobs:
+        write_tables(out, rows, diagnoses, args)
     print((out / "summary.md").read_text())
 
 

@@ -19,7 +19,7 @@ from synthomics.microbiome_diffusion import MicrobiomeDiffusion
 # denoiser); the base keeps per-model defaults apart.
 MICROBIOME = {"max_steps": "auto", "early_stopping": False, "batch_size": 64,
               "weight_decay": 1e-4, "patience": 10, "dropout": 0.0,
-              "library_size": "empirical"}  # fmt: skip
+              "library_size": "matched"}  # fmt: skip
 GENOTYPE = {"max_steps": "auto", "early_stopping": True, "batch_size": 128,
             "weight_decay": 1e-2, "patience": 5, "dropout": 0.1}  # fmt: skip
 

@@ -15,12 +15,17 @@ from synthomics.generators.conditions import ConditionSpec, condition_codes, pla
 from synthomics.generators.genotype import GenotypeGenerator, check_genotype_values
 from synthomics.generators.library_size import (
     LibrarySizeModel,
+    depth_key,
     depth_matched_counts,
     draw_counts,
     multinomial_counts,
     presence_preserving_counts,
 )
-from synthomics.generators.microbiome import check_microbiome_output
+from synthomics.generators.microbiome import (
+    MicrobiomeDraw,
+    MicrobiomeGenerator,
+    check_microbiome_output,
+)
 from synthomics.generators.persistence import frame_from_json, frame_to_json
 
 from .conftest import tiny_counts
@@ -198,6 +203,31 @@ def test_empirical_library_sizes_resample_training_values():
     assert set(drawn[:50]) <= {100, 200, 300} and set(drawn[50:]) <= {1000, 2000}
 
 
+def test_matched_library_sizes_follow_the_key():
+    # depth grows with the key; a row with key r gets a depth from the nearest keys
+    keys = np.arange(100)
+    sizes = 1000 + 10 * keys
+    model = LibrarySizeModel.fit(sizes, np.zeros(100, int), 1, "matched", keys)
+    assert model.conditional
+    rng = np.random.default_rng(0)
+    k = 10  # ceil(sqrt(100)) nearest training samples
+    for r in (0, 37.4, 99, 500):
+        drawn = model.draw(np.zeros(200, int), rng, np.full(200, r))
+        nearest = np.sort(np.abs(keys - r))[k - 1]
+        assert np.all(np.abs((drawn - 1000) / 10 - r) <= nearest)
+    assert len(set(model.draw(np.zeros(200, int), rng, np.full(200, 50)))) > 1
+    # without keys, the training depths are resampled
+    assert set(model.draw(np.zeros(50, int), rng)) <= set(sizes)
+    again = LibrarySizeModel.from_state("matched", model.state())
+    np.testing.assert_array_equal(again.keys, model.keys)
+    with pytest.raises(ValueError, match="key"):
+        LibrarySizeModel.fit(sizes, np.zeros(100, int), 1, "matched")
+
+
+def test_depth_key_is_richness():
+    np.testing.assert_array_equal(depth_key(np.array([[1, 9, 0], [50, 25, 25]])), [2, 3])
+
+
 def test_count_rules():
     P = np.array([[0.5, 0.4999, 0.0001, 0.0], [0.25, 0.25, 0.25, 0.25]])
     counts = multinomial_counts(P, np.array([1000, 8]), np.random.default_rng(0))
@@ -369,3 +399,45 @@ def test_torch_tensors_are_saved_with_safetensors(tmp_path, registered):
     assert manifest["arrays"] == ["model/scale"]
     loaded = load_generator(tmp_path)
     np.testing.assert_array_equal(model.sample(6, seed=1).X, loaded.sample(6, seed=1).X)
+
+
+class RichnessSteps(MicrobiomeGenerator):
+    """A test-only generator: odd rows hold all taxa, even rows two."""
+
+    name = "test_richness_steps"
+    count_model = "presence_preserving"
+
+    def _fit(self, data, rng):
+        self.p_ = data.proportions.shape[1]
+
+    def _sample(self, plan, rng):
+        P = np.ones((plan.n, self.p_))
+        P[np.arange(plan.n) % 2 == 0, 2:] = 0.0
+        return MicrobiomeDraw(P / P.sum(axis=1, keepdims=True))
+
+    def _get_state(self):
+        return {"p": np.array([self.p_])}
+
+    def _set_state(self, state):
+        self.p_ = int(state["p"][0])
+
+
+def test_matched_depths_follow_the_generated_samples(tmp_path, registered):
+    # shallow training samples (1,000 reads) hold two taxa, deep ones (100,000 reads) all
+    # six; each generated sample gets a depth that goes with its richness
+    registered(RichnessSteps)
+    shallow, deep = [500, 500, 0, 0, 0, 0], [1, 1, 1, 1, 1, 99_995]
+    X = np.array([shallow, deep] * 20, dtype=float)
+    table = microbiome_anndata(X, [f"s{i}" for i in range(40)], list("abcdef"), units="counts")
+    depths = {}
+    for kind in ("empirical", "matched"):
+        model = get_generator("test_richness_steps", library_size=kind, seed=0).fit(table)
+        depths[kind] = model.sample(200, seed=1).obs["library_size"].to_numpy()
+    odd = np.arange(200) % 2 == 1
+    assert np.all(depths["matched"][odd] > 90_000) and np.all(depths["matched"][~odd] < 1_100)
+    assert len(set(depths["empirical"][odd] > 90_000)) == 2  # independent of the sample
+    model.save(tmp_path / "model")
+    again = load_generator(tmp_path / "model").sample(200, seed=1).obs["library_size"]
+    np.testing.assert_array_equal(again.to_numpy(), depths["matched"])
+    with pytest.raises(InputError, match="library_size"):
+        get_generator("independent", library_size="depth")

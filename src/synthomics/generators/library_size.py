@@ -1,8 +1,12 @@
 """Library sizes (sequencing depths) and the read-count step shared by microbiome generators.
 
 Depths are drawn from the training distribution, per condition level: a log-normal fitted
-to the training library sizes (the read-depth model of SparseDOSSA 2, Ma et al. 2021) or
-the empirical distribution (resampling the training depths). Counts are then drawn from
+to the training library sizes (the read-depth model of SparseDOSSA 2, Ma et al. 2021), the
+empirical distribution (resampling the training depths), or the empirical distribution
+given the sample's richness (``"matched"``: the depth of one of the training samples
+nearest in richness, so that the rich samples, which carry the rare taxa, get the depths
+that let real samples carry them; on unrarefied tables an independent depth rounds a rare
+taxon of a shallow sample up to one read, too large a share). Counts are then drawn from
 the generated proportions, by one of three rules:
 
 ``multinomial``
@@ -27,9 +31,9 @@ import numpy as np
 
 from synthomics.errors import InputError
 
-LibrarySizeKind = Literal["lognormal", "empirical"]
+LibrarySizeKind = Literal["lognormal", "empirical", "matched"]
 CountModel = Literal["multinomial", "presence_preserving", "depth_matched"]
-LIBRARY_SIZE_KINDS: tuple[str, ...] = ("lognormal", "empirical")
+LIBRARY_SIZE_KINDS: tuple[str, ...] = ("lognormal", "empirical", "matched")
 
 
 @dataclass
@@ -39,13 +43,16 @@ class LibrarySizeModel:
     Attributes
     ----------
     kind
-        ``"lognormal"`` or ``"empirical"``.
+        ``"lognormal"``, ``"empirical"`` or ``"matched"``.
     log_mean, log_sd
-        Per level: mean and standard deviation of log depth (log-normal; both kinds keep
+        Per level: mean and standard deviation of log depth (log-normal; every kind keeps
         them as a summary).
     values, offsets
-        Empirical kind: training depths of level ``k`` are
-        ``values[offsets[k]:offsets[k + 1]]``.
+        Empirical and matched kinds: training depths of level ``k`` are
+        ``values[offsets[k]:offsets[k + 1]]`` (matched: in order of ``keys``).
+    keys
+        Matched kind: the :func:`depth_key` of the training sample of each entry of
+        ``values``.
     """
 
     kind: LibrarySizeKind
@@ -53,6 +60,7 @@ class LibrarySizeModel:
     log_sd: np.ndarray
     values: np.ndarray
     offsets: np.ndarray
+    keys: np.ndarray | None = None
 
     @classmethod
     def fit(
@@ -61,8 +69,12 @@ class LibrarySizeModel:
         codes: np.ndarray,
         n_groups: int,
         kind: LibrarySizeKind = "lognormal",
+        keys: np.ndarray | None = None,
     ) -> LibrarySizeModel:
-        """Fit one distribution per level code in ``range(n_groups)``."""
+        """Fit one distribution per level code in ``range(n_groups)``.
+
+        The matched kind needs ``keys``, the :func:`depth_key` of each training sample.
+        """
         if kind not in LIBRARY_SIZE_KINDS:
             raise InputError(
                 None,
@@ -70,27 +82,64 @@ class LibrarySizeModel:
                 expected=f"one of {LIBRARY_SIZE_KINDS}",
             )
         sizes = np.asarray(library_sizes, dtype=np.float64)
+        if kind == "matched":
+            if keys is None or len(keys) != len(sizes):
+                raise ValueError("the matched library-size model needs one key per sample")
+            key = np.asarray(keys, dtype=np.float64)
+        else:
+            key = np.zeros(len(sizes))
         log_mean = np.zeros(n_groups)
         log_sd = np.zeros(n_groups)
-        chunks = []
+        chunks, key_chunks = [], []
         for k in range(n_groups):
-            group = sizes[codes == k]
-            logs = np.log(group)
+            rows = np.flatnonzero(codes == k)
+            logs = np.log(sizes[rows])
             log_mean[k] = logs.mean()
-            log_sd[k] = logs.std(ddof=1) if len(group) > 1 else 0.0
-            chunks.append(np.sort(group).astype(np.int64))
+            log_sd[k] = logs.std(ddof=1) if len(rows) > 1 else 0.0
+            order = np.lexsort((sizes[rows], key[rows]))
+            chunks.append(sizes[rows][order].astype(np.int64))
+            key_chunks.append(key[rows][order])
         offsets = np.concatenate([[0], np.cumsum([len(c) for c in chunks])]).astype(np.int64)
-        values = np.concatenate(chunks) if kind == "empirical" else np.zeros(0, dtype=np.int64)
-        return cls(kind, log_mean, log_sd, values, offsets)
+        if kind == "lognormal":
+            return cls(kind, log_mean, log_sd, np.zeros(0, dtype=np.int64), offsets)
+        values = np.concatenate(chunks)
+        return cls(
+            kind,
+            log_mean,
+            log_sd,
+            values,
+            offsets,
+            np.concatenate(key_chunks) if kind == "matched" else None,
+        )
 
-    def draw(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """One depth (a positive integer) per row, from the distribution of its level."""
+    @property
+    def conditional(self) -> bool:
+        """Whether depths depend on the generated sample (the matched kind)."""
+        return self.kind == "matched"
+
+    def draw(
+        self,
+        codes: np.ndarray,
+        rng: np.random.Generator,
+        keys: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """One depth (a positive integer) per row, from the distribution of its level.
+
+        The matched kind takes each row's depth from one of the ``ceil(sqrt(m))`` training
+        samples of its level (of ``m``) whose key is nearest to ``keys[row]``
+        (:func:`depth_key` of the generated rows); without ``keys`` it resamples the level's
+        depths as the empirical kind does.
+        """
         codes = np.asarray(codes, dtype=np.int64)
         out = np.empty(len(codes), dtype=np.int64)
         for k in np.unique(codes):
             rows = np.flatnonzero(codes == k)
-            if self.kind == "empirical":
-                start, stop = self.offsets[k], self.offsets[k + 1]
+            start, stop = self.offsets[k], self.offsets[k + 1]
+            if self.kind == "matched" and keys is not None:
+                out[rows] = self.values[
+                    start + _nearest_ranks(self.keys[start:stop], keys[rows], rng)
+                ]
+            elif self.kind != "lognormal":
                 out[rows] = self.values[rng.integers(start, stop, size=len(rows))]
             else:
                 draws = rng.normal(self.log_mean[k], self.log_sd[k], size=len(rows))
@@ -99,17 +148,56 @@ class LibrarySizeModel:
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays to save."""
-        return {
+        out = {
             "log_mean": self.log_mean,
             "log_sd": self.log_sd,
             "values": self.values,
             "offsets": self.offsets,
         }
+        if self.keys is not None:
+            out["keys"] = self.keys
+        return out
 
     @classmethod
     def from_state(cls, kind: LibrarySizeKind, state: dict[str, np.ndarray]) -> LibrarySizeModel:
         """Inverse of :meth:`state`."""
-        return cls(kind, state["log_mean"], state["log_sd"], state["values"], state["offsets"])
+        return cls(
+            kind,
+            state["log_mean"],
+            state["log_sd"],
+            state["values"],
+            state["offsets"],
+            state.get("keys"),
+        )
+
+
+def depth_key(proportions: np.ndarray) -> np.ndarray:
+    """The per-sample statistic that the matched library-size model pairs depths with:
+    richness, the number of taxa present (deeper samples show more of the rare taxa)."""
+    return (np.asarray(proportions) > 0).sum(axis=1).astype(np.float64)
+
+
+def _nearest_ranks(
+    sorted_keys: np.ndarray, keys: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """For each of ``keys``, a random index among the ``ceil(sqrt(m))`` entries of
+    ``sorted_keys`` (non-decreasing, length ``m``) nearest to it."""
+    m = len(sorted_keys)
+    k = min(m, int(np.ceil(np.sqrt(m))))
+    keys = np.asarray(keys, dtype=np.float64)
+    centre = np.searchsorted(sorted_keys, keys)
+    # the k nearest of a sorted array form a window: slide it from centre - k towards the
+    # side whose entries are closer
+    start = np.clip(centre - k, 0, m - k)
+    for _ in range(k):
+        right = start + k
+        move = (right < m) & (
+            np.abs(sorted_keys[np.minimum(right, m - 1)] - keys) < np.abs(sorted_keys[start] - keys)
+        )
+        if not move.any():
+            break
+        start = start + move
+    return start + rng.integers(0, k, size=len(start))
 
 
 def check_library_sizes(library_size: int | np.ndarray, n: int) -> np.ndarray:

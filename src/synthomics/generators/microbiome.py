@@ -32,10 +32,12 @@ import scipy.sparse as sp
 from synthomics.errors import InputError
 from synthomics.generators.base import Generator, GeneratorOutputError
 from synthomics.generators.library_size import (
+    LIBRARY_SIZE_KINDS,
     CountModel,
     LibrarySizeKind,
     LibrarySizeModel,
     check_library_sizes,
+    depth_key,
     draw_counts,
     presence_preserving_counts,
 )
@@ -131,7 +133,9 @@ class MicrobiomeGenerator(Generator):
         Seeds fitting and the stream of sampling seeds.
     library_size
         How training depths are modelled, per condition level: ``"lognormal"`` (a
-        log-normal fit, as SparseDOSSA 2) or ``"empirical"`` (resampled training depths).
+        log-normal fit, as SparseDOSSA 2), ``"empirical"`` (resampled training depths) or
+        ``"matched"`` (the depth of a training sample of about the generated sample's
+        richness).
     progress
         Show a progress display during long fits (None: only on a terminal).
     """
@@ -148,11 +152,11 @@ class MicrobiomeGenerator(Generator):
         progress: bool | None = None,
     ) -> None:
         super().__init__(seed=seed, progress=progress)
-        if library_size not in ("lognormal", "empirical"):
+        if library_size not in LIBRARY_SIZE_KINDS:
             raise InputError(
                 None,
                 f"unknown library_size model {library_size!r}",
-                expected="'lognormal' or 'empirical'",
+                expected=f"one of {', '.join(LIBRARY_SIZE_KINDS)}",
             )
         self.library_size = library_size
         self.library_size_model_: LibrarySizeModel | None = None
@@ -247,7 +251,7 @@ class MicrobiomeGenerator(Generator):
             counts = rounded.astype(np.int64)
             library_sizes = counts.sum(axis=1)
             self.library_size_model_ = LibrarySizeModel.fit(
-                library_sizes, codes, self.n_groups, self.library_size
+                library_sizes, codes, self.n_groups, self.library_size, depth_key(counts)
             )
         else:
             self.library_size_model_ = None
@@ -289,6 +293,8 @@ class MicrobiomeGenerator(Generator):
                 # sampling zeros, so round the new ones at the same depths
                 counts = presence_preserving_counts(proportions, counts.sum(axis=1))
         if counts is None and sizes is not None:
+            if not given and self.library_size_model_.conditional:
+                sizes = self.library_size_model_.draw(codes, rng, depth_key(proportions))
             counts = draw_counts(self.count_model, proportions, sizes, rng)
         if counts is not None and self.units_ == "counts":
             X = counts / counts.sum(axis=1, keepdims=True)

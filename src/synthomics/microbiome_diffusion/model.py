@@ -206,7 +206,9 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
     seed
         Seeds the fit and the stream of sampling seeds.
     library_size
-        Depth model for reads: ``"empirical"`` (default; resampled training depths, whose
+        Depth model for reads: ``"matched"`` (default; the depth of a training sample of
+        about the generated sample's richness, so that the rich samples, which carry the
+        rare taxa, are the deep ones), ``"empirical"`` (resampled training depths, whose
         shape a log-normal misses on unrarefied tables) or ``"lognormal"``.
     progress
         Show a progress display (None: only on a terminal).
@@ -246,7 +248,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         calibrate_abundance: bool = True,
         calibrate_evenness: bool = True,
         seed: int = 0,
-        library_size: LibrarySizeKind = "empirical",
+        library_size: LibrarySizeKind = "matched",
         progress: bool | None = None,
         **options: Any,
     ) -> None:
