@@ -133,8 +133,15 @@ def load_dataset(name: str, cache: Path) -> Any:
     return adata
 
 
-def split(adata: Any, group: str | None, seed: int, test_fraction: float) -> tuple[Any, Any]:
-    """Seeded split, grouped by subject when ``group`` is a column; at most MAX_TEST held out."""
+def split(
+    adata: Any,
+    group: str | None,
+    seed: int,
+    test_fraction: float,
+    max_train: int | None = None,
+) -> tuple[Any, Any]:
+    """Seeded split, grouped by subject when ``group`` is a column; at most MAX_TEST held out
+    and, with ``max_train``, at most that many training samples (a seeded subsample)."""
     from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 
     n_test = min(MAX_TEST, round(test_fraction * adata.n_obs))
@@ -145,6 +152,8 @@ def split(adata: Any, group: str | None, seed: int, test_fraction: float) -> tup
         train, test = next(splitter.split(index, groups=groups))
     else:
         train, test = next(ShuffleSplit(1, test_size=n_test, random_state=seed).split(index))
+    if max_train is not None and len(train) > max_train:
+        train = np.random.default_rng(seed).choice(train, max_train, replace=False)
     return adata[np.sort(train)].copy(), adata[np.sort(test)].copy()
 
 
@@ -274,7 +283,8 @@ def run_one(
 
     torch.set_num_threads(1)
     adata = load_dataset(dataset, Path(args.cache))
-    train, test = split(adata, shared_dataset(dataset).group, seed, args.test_fraction)
+    group = shared_dataset(dataset).group
+    train, test = split(adata, group, seed, args.test_fraction, args.max_train)
     real, P_train = proportions(test), proportions(train)
     conditionals = PresenceConditionals.fit(P_train)
     rows: list[dict[str, Any]] = []
@@ -539,6 +549,12 @@ def main() -> None:
     parser.add_argument("--reference", default="midasim")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--test-fraction", type=float, default=0.3)
+    parser.add_argument(
+        "--max-train",
+        type=int,
+        default=None,
+        help="at most this many training samples per split (a seeded subsample)",
+    )
     parser.add_argument(
         "--draws",
         type=int,

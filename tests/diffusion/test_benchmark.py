@@ -49,3 +49,18 @@ def test_judge_reports_presence_coherence_beside_c2st():
     assert abs(good["presence_coherence"]) < 1.5
     assert bad["presence_coherence"] < good["presence_coherence"] - 3
     assert bad["c2st_presence"] > good["c2st_presence"]
+
+
+def test_split_caps_the_training_samples():
+    import anndata as ad
+
+    B = _load_benchmark()
+    adata = ad.AnnData(np.ones((200, 3)))
+    adata.obs["subject"] = [f"s{i // 2}" for i in range(200)]
+    train, test = B.split(adata, "subject", 0, 0.3, max_train=50)
+    assert train.n_obs == 50 and test.n_obs == 60
+    assert not set(train.obs["subject"]) & set(test.obs["subject"])
+    again, _ = B.split(adata, "subject", 0, 0.3, max_train=50)
+    assert list(again.obs_names) == list(train.obs_names)
+    full, _ = B.split(adata, "subject", 0, 0.3)
+    assert full.n_obs == 140 and set(train.obs_names) <= set(full.obs_names)
