@@ -135,7 +135,8 @@ class MicrobiomeGenerator(Generator):
         How training depths are modelled, per condition level: ``"lognormal"`` (a
         log-normal fit, as SparseDOSSA 2), ``"empirical"`` (resampled training depths) or
         ``"matched"`` (the depth of a training sample of about the generated sample's
-        richness).
+        richness; generators that draw their own reads, ``dmm``, ``midasim`` and
+        ``bootstrap``, keep their own rule and are given depths as ``"empirical"``).
     progress
         Show a progress display during long fits (None: only on a terminal).
     """
