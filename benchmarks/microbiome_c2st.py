@@ -50,8 +50,11 @@ Run from the repository root, e.g.::
 
 ``--generators`` takes registry names or ``NAME=registry_name:JSON`` variants, e.g.
 ``diffusion-no_poincare=diffusion:{"taxon_embedding": "none"}``; ``--ablation`` adds the
-diffusion model with each mechanism switched off. Writes ``runs.csv`` (one row per dataset,
-seed, generator and metric), ``summary.md`` and ``diagnosis.md``.
+diffusion model with each mechanism switched off. The option ``"reference": true`` fits a
+diffusion model with a reference cohort (:func:`reference_cohort`: the other HMP body
+sites for an HMP site, MetAML stool of the other studies for Nielsen). Writes
+``runs.csv`` (one row per dataset, seed, generator and metric), ``summary.md`` and
+``diagnosis.md``.
 """
 
 from __future__ import annotations
@@ -155,6 +158,41 @@ def split(
     if max_train is not None and len(train) > max_train:
         train = np.random.default_rng(seed).choice(train, max_train, replace=False)
     return adata[np.sort(train)].copy(), adata[np.sort(test)].copy()
+
+
+def reference_cohort(dataset: str, site: Any, test: Any, cache: Path) -> Any:
+    """A reference cohort for a split of ``dataset`` (``site``: the whole table), or None.
+
+    HMP body sites: every HMP sample of the other body sites whose subject has no held-out
+    sample (``test``). Nielsen: the MetAML stool samples of every study but Nielsen's and
+    MetaHIT's. Others have none.
+    """
+    import anndata as ad
+
+    if dataset == "nielsen_ibd":
+        path = cache / "metaml_stool_reference.h5ad"
+        if not path.exists():
+            table = read_shared("metaml_stool", tree=False)
+            studies = table.obs["dataset_name"].astype(str)
+            table = table[~studies.isin(["Neilsen_genome_assembly", "metahit"]).to_numpy()]
+            table = table[np.asarray(table.X).sum(axis=1) > 0].copy()
+            table.obs = table.obs[["dataset_name", "subjectID"]].astype(str)
+            table.uns = {"omics": "microbiome", "units": table.uns.get("units")}
+            table.write_h5ad(path)
+        return ad.read_h5ad(path)
+    if "HMPbodysubsite" not in site.obs:
+        return None
+    path = cache / "hmp_16s_all.h5ad"
+    if not path.exists():
+        table = read_shared("hmp_16s", tree=False)
+        table.obs = table.obs[["HMPbodysubsite", "hostsubjectid"]].astype(str)
+        table.uns = {"omics": "microbiome", "units": table.uns.get("units")}
+        table.write_h5ad(path)
+    table = ad.read_h5ad(path)
+    group = shared_dataset(dataset).group
+    keep = ~table.obs["HMPbodysubsite"].isin(set(site.obs["HMPbodysubsite"].astype(str)))
+    keep &= ~table.obs[group].isin(set(test.obs[group].astype(str)))
+    return table[keep.to_numpy()].copy()
 
 
 def proportions(adata: Any) -> np.ndarray:
@@ -295,9 +333,18 @@ def run_one(
     floors = [P_train[rng.choice(len(P_train), size, replace=False)] for _ in range(args.draws)]
     sets = {"real (floor)": (floors, 0.0, 0.0)}
     for name, (registry, options) in generators.items():
+        options = dict(options)
+        reference = None
+        if options.pop("reference", False):
+            reference = reference_cohort(dataset, adata, test, Path(args.cache))
+            if reference is None:
+                print(f"{dataset}: no reference cohort, {name} fitted without one", flush=True)
         model = get_generator(registry, seed=seed, progress=False, **options)
         start = time.perf_counter()
-        model.fit(train)
+        if reference is None:
+            model.fit(train)
+        else:
+            model.fit(train, reference=reference)
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
         draws = [proportions(model.sample(test.n_obs, seed=seed + 1000))]

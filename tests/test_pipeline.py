@@ -175,3 +175,18 @@ def test_run_command_on_a_vcf_with_labels(panel, tmp_path):
         assert labels["population"].value_counts().to_dict() == {"YRI": 14, "CEU": 14, "CHB": 14}
     text = " ".join(result.output.split())
     assert "fails privacy, do not share: genotype_bootstrap (" in text
+
+
+def test_fit_command_with_a_reference_cohort(cohort, tmp_path):
+    from synthomics.generators import load_generator
+
+    table = write(cohort, tmp_path / "table.h5ad")
+    reference = write(synthetic_microbiome(100, 30, seed=9), tmp_path / "reference.h5ad")
+    out = tmp_path / "model"
+    options = ["--set", 'size="tiny"', "--set", "max_steps=4", "--set", "reference_steps=4"]
+    options += ["--set", "poincare_epochs=2", "--set", "sampling_steps=4"]
+    command = ["fit", "diffusion", str(table), "--out", str(out), "--reference", str(reference)]
+    result = CliRunner().invoke(app, [*command, *options])
+    assert result.exit_code == 0, result.output
+    record = load_generator(out).fit_record_
+    assert (record["reference_samples"], record["reference_taxa"]) == (100, 30)

@@ -264,8 +264,12 @@ def fit_model(
     progress: bool | None = None,
     resume: bool = False,
     announce: Callable[[str], None] | None = None,
+    reference: str | os.PathLike[str] | ad.AnnData | None = None,
 ) -> Generator:
     """Read ``data`` (a file, or a container), fit generator ``model`` and save it to ``out``.
+
+    ``reference`` (a file or a container) is a larger cohort that the diffusion model of
+    microbiome profiles trains on first (see :mod:`synthomics.microbiome_diffusion.model`).
 
     ``out`` is checked for writing before anything else. Models that train in steps (the
     diffusion models) keep a resumable checkpoint in ``OUT.checkpoints`` (unless the
@@ -286,6 +290,12 @@ def fit_model(
 
     check_output(out, folder=True, option="--out")
     generator = get_generator(model, seed=seed, progress=progress, **(options or {}))
+    if reference is not None and not getattr(generator, "uses_reference", False):
+        raise InputError(
+            "--reference",
+            f"{model} does not train on a reference cohort",
+            expected="the diffusion model of microbiome profiles ('diffusion')",
+        )
     auto_folder = None
     if hasattr(generator, "checkpoint_dir"):  # trains in steps: checkpoints and resume
         if generator.checkpoint_dir is None:
@@ -319,7 +329,14 @@ def fit_model(
         )
     else:
         adata = data
-    generator.fit(adata, condition=condition)
+    if reference is None:
+        generator.fit(adata, condition=condition)
+    else:
+        if isinstance(reference, str | os.PathLike):
+            from synthomics.io import read_input
+
+            reference, _ = read_input(reference, rank=rank)
+        generator.fit(adata, condition=condition, reference=reference)
     if auto_folder is not None:  # the saved model does not point at a removed folder
         generator.checkpoint_dir, generator.resume = None, False
     generator.save(out)

@@ -179,3 +179,42 @@ def test_conditional_fit_is_reproducible_on_two_threads():
     finally:
         torch.set_num_threads(threads)
     np.testing.assert_array_equal(draws[0], draws[1])
+
+
+def test_reference_cohort_trains_first_then_half_the_budget(adata, tmp_path):
+    # a reference of other samples over more taxa: the 25 shared ones are used
+    reference = synthetic_microbiome(n_samples=120, n_taxa=30, seed=4)
+    options = {**FAST, "seed": 0, "reference_steps": 6}
+    model = MicrobiomeDiffusion(**options).fit(adata, reference=reference)
+    record = model.fit_record_
+    assert (record["reference_samples"], record["reference_taxa"]) == (120, 25)
+    assert record["reference_steps"] >= 6
+    # the table's own training gets half the budget it would get alone
+    assert record["steps"] == -(-MicrobiomeDiffusion().training_options(60).max_steps // 2)
+    # the reference changed the network: the same seeds draw other samples without it
+    alone = MicrobiomeDiffusion(**options, max_steps=record["steps"]).fit(adata)
+    assert not np.array_equal(model.sample(20, seed=1).X, alone.sample(20, seed=1).X)
+    # reproducible, and the saved model samples as the fitted one (no reference needed)
+    again = MicrobiomeDiffusion(**options).fit(adata, reference=reference)
+    np.testing.assert_array_equal(again.sample(20, seed=1).X, model.sample(20, seed=1).X)
+    model.save(tmp_path / "model")
+    loaded = load_generator(tmp_path / "model")
+    assert loaded.reference_steps == 6
+    np.testing.assert_array_equal(loaded.sample(20, seed=1).X, model.sample(20, seed=1).X)
+
+
+def test_reference_cohort_errors_name_what_is_wrong(adata, tmp_path):
+    from synthomics.pipeline import fit_model
+
+    model = MicrobiomeDiffusion(**FAST, max_steps=2, reference_steps=2)
+    other = synthetic_microbiome(n_samples=30, n_taxa=10, seed=5)
+    other.var_names = [f"otu_{i}" for i in range(10)]
+    with pytest.raises(InputError, match="shares no taxon with the training table"):
+        model.fit(adata, reference=other)
+    with pytest.raises(InputError, match="the reference is a ndarray"):
+        model.fit(adata, reference=np.ones((3, 25)))
+    with pytest.raises(InputError, match="reference_steps is 0"):
+        MicrobiomeDiffusion(reference_steps=0)
+    with pytest.raises(InputError, match="independent does not train on a reference cohort"):
+        fit_model("independent", adata, tmp_path / "m", reference=adata)
+    assert not (tmp_path / "m").exists()

@@ -148,6 +148,15 @@ def fit(
             "diffusion models).",
         ),
     ] = False,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            "--reference",
+            help="A larger cohort of the same kind of profiles, taxa named as in DATA, "
+            "that the diffusion model trains on first.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Fit a generator to a table and save it (arrays + JSON manifest, no pickles).
 
@@ -174,6 +183,7 @@ def fit(
         progress=True,
         resume=resume,
         announce=lambda text: console.print(text, highlight=False),
+        reference=reference,
     )
     spec = generator.condition_
     conditioned = (

@@ -48,6 +48,49 @@ DrawTransform = Callable[[np.ndarray], np.ndarray]
 """Maps drawn ``n x p`` proportions to new ones (rows summing to one), before reads."""
 
 
+def abundance_matrix(adata: ad.AnnData) -> np.ndarray:
+    """The abundances of a microbiome container as a float array, checked.
+
+    Raises :class:`~synthomics.errors.InputError` (naming the file, sample and feature)
+    when ``uns['units']`` is not ``counts``, ``proportion`` or ``percent``, or a value is
+    not finite, is negative, or a sample is all zero.
+    """
+    source = adata.uns.get("source_file")
+    units = adata.uns.get("units")
+    if units not in ("counts", "proportion", "percent"):
+        raise InputError(
+            source, f"uns['units'] is {units!r}", expected="'counts', 'proportion' or 'percent'"
+        )
+    X = adata.X.toarray() if sp.issparse(adata.X) else np.asarray(adata.X)
+    X = X.astype(np.float64, copy=False)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise InputError(
+            source,
+            f"value {float(X[i, j])!r}",
+            where=f"sample {adata.obs_names[i]!r}, feature {adata.var_names[j]!r}",
+            expected="finite abundances",
+        )
+    if (X < 0).any():
+        i, j = np.argwhere(X < 0)[0]
+        raise InputError(
+            source,
+            f"negative abundance {float(X[i, j])!r}",
+            where=f"sample {adata.obs_names[i]!r}, feature {adata.var_names[j]!r}",
+            expected="non-negative abundances",
+        )
+    totals = X.sum(axis=1)
+    empty = np.flatnonzero(totals <= 0)
+    if empty.size:
+        raise InputError(
+            source,
+            f"sample {adata.obs_names[empty[0]]!r} is all zero ({empty.size} such samples)",
+            expected="samples with at least one non-zero abundance (drop empty samples first)",
+        )
+    return X
+
+
 @dataclass(frozen=True)
 class MicrobiomeTrainingData:
     """Validated training table handed to :meth:`Generator._fit`.
@@ -206,37 +249,8 @@ class MicrobiomeGenerator(Generator):
     def _prepare(self, adata: ad.AnnData, codes: np.ndarray) -> MicrobiomeTrainingData:
         source = adata.uns.get("source_file")
         units = adata.uns.get("units")
-        if units not in ("counts", "proportion", "percent"):
-            raise InputError(
-                source, f"uns['units'] is {units!r}", expected="'counts', 'proportion' or 'percent'"
-            )
-        X = adata.X.toarray() if sp.issparse(adata.X) else np.asarray(adata.X)
-        X = X.astype(np.float64, copy=False)
-        bad = ~np.isfinite(X)
-        if bad.any():
-            i, j = np.argwhere(bad)[0]
-            raise InputError(
-                source,
-                f"value {float(X[i, j])!r}",
-                where=f"sample {adata.obs_names[i]!r}, feature {adata.var_names[j]!r}",
-                expected="finite abundances",
-            )
-        if (X < 0).any():
-            i, j = np.argwhere(X < 0)[0]
-            raise InputError(
-                source,
-                f"negative abundance {float(X[i, j])!r}",
-                where=f"sample {adata.obs_names[i]!r}, feature {adata.var_names[j]!r}",
-                expected="non-negative abundances",
-            )
+        X = abundance_matrix(adata)
         totals = X.sum(axis=1)
-        empty = np.flatnonzero(totals <= 0)
-        if empty.size:
-            raise InputError(
-                source,
-                f"sample {adata.obs_names[empty[0]]!r} is all zero ({empty.size} such samples)",
-                expected="samples with at least one non-zero abundance (drop empty samples first)",
-            )
         counts = library_sizes = None
         if units == "counts":
             rounded = np.rint(X)
