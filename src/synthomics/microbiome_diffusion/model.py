@@ -63,10 +63,11 @@ A reference cohort
     ``fit(adata, reference=other)`` first trains the network for ``reference_steps`` on a
     larger cohort of the same kind of profiles (another study or body site, its taxa named
     as in the training table; taxa it lacks count as absent there), then on the table itself
-    for half the usual budget. Measured on HMP body sites and Nielsen (with MetAML stool as
-    the reference), it gives the same fidelity as the full budget without a reference, at a
-    lower membership-inference AUC. The reference phase keeps no checkpoint: an interrupted
-    fit resumes in the table's own phase.
+    for half the usual budget. On HMP body sites and Nielsen (MetAML stool as the
+    reference) it kept the fidelity of a fit without one at a lower membership-inference
+    AUC; a reference of another kind (mostly oral samples for stool or skin) cost
+    fidelity. The reference phase keeps no checkpoint: an interrupted fit resumes in the
+    table's own phase.
 
 Output: relative abundances; integer reads in ``layers["counts"]`` when the training data
 were counts (depths resampled from the training depths of each condition level) or
