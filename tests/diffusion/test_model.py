@@ -218,3 +218,17 @@ def test_reference_cohort_errors_name_what_is_wrong(adata, tmp_path):
     with pytest.raises(InputError, match="independent does not train on a reference cohort"):
         fit_model("independent", adata, tmp_path / "m", reference=adata)
     assert not (tmp_path / "m").exists()
+
+
+def test_resumed_fit_with_a_reference_continues_the_tables_phase(adata, tmp_path):
+    reference = synthetic_microbiome(n_samples=80, n_taxa=25, seed=6)
+    options = dict(FAST, seed=1, batch_size=32, reference_steps=4, checkpoint_dir=str(tmp_path))
+    first = MicrobiomeDiffusion(max_steps=8, **options).fit(adata, reference=reference)
+    assert first.fit_record_["reference_steps"] >= 4 and (tmp_path / "last.ckpt").is_file()
+    resumed = MicrobiomeDiffusion(max_steps=16, resume=True, **options)
+    resumed.fit(adata, reference=reference)
+    # the checkpoint of the table's phase holds every weight: no second reference phase
+    assert "reference_steps" not in resumed.fit_record_
+    assert resumed.fit_record_["resumed_from_step"] >= 8
+    assert resumed.fit_record_["steps"] >= 16
+    assert resumed.sample(4, seed=0).shape == (4, adata.n_vars)
