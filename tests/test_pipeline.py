@@ -190,3 +190,23 @@ def test_fit_command_with_a_reference_cohort(cohort, tmp_path):
     assert result.exit_code == 0, result.output
     record = load_generator(out).fit_record_
     assert (record["reference_samples"], record["reference_taxa"]) == (100, 30)
+
+
+def test_run_pipeline_gives_the_reference_to_the_models_that_take_one(cohort, tmp_path):
+    from synthomics.generators import load_generator
+
+    reference = synthetic_microbiome(100, 30, seed=9)
+    tiny = {"size": "tiny", "max_steps": 4, "reference_steps": 4, "poincare_epochs": 2}
+    run_pipeline(
+        cohort,
+        models=["independent", "diffusion"],
+        out=tmp_path / "run",
+        options={"diffusion": {**tiny, "sampling_steps": 4}},
+        label="group",
+        progress=False,
+        reference=reference,
+    )
+    record = load_generator(tmp_path / "run" / "models" / "diffusion").fit_record_
+    assert record["reference_samples"] == 100
+    with pytest.raises(InputError, match="none of independent trains on a reference cohort"):
+        run_pipeline(cohort, models=["independent"], out=tmp_path / "r2", reference=reference)

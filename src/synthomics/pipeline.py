@@ -101,6 +101,7 @@ def run_pipeline(
     group_by: str | None = None,
     seed: int = 0,
     progress: bool = True,
+    reference: ad.AnnData | None = None,
 ) -> PipelineResult:
     """Fit each generator on a training split, sample, evaluate against the test split.
 
@@ -134,6 +135,9 @@ def run_pipeline(
         Seed of the split, every fit, every sample and the evaluation.
     progress
         Show rich progress bars.
+    reference
+        A larger cohort of the same kind that the generators which take one (the diffusion
+        model of microbiome profiles) train on first; the others are fitted as usual.
 
     Returns
     -------
@@ -157,6 +161,14 @@ def run_pipeline(
                 f"generator {name!r} makes {other} data, the input holds {omics} data",
                 expected=f"generators of {omics} data (see `synthomics models`)",
             )
+    if reference is not None and not any(
+        getattr(generator_class(name), "uses_reference", False) for name in models
+    ):
+        raise InputError(
+            "--reference",
+            f"none of {', '.join(models)} trains on a reference cohort",
+            expected="the diffusion model of microbiome profiles ('diffusion') among the models",
+        )
     options = dict(options or {})
     if synthetic_format != "h5ad" and omics != "genotype":
         raise InputError(
@@ -182,7 +194,10 @@ def run_pipeline(
             task.update(description=f"fit {name}")
             start = time.perf_counter()
             generator = get_generator(name, **dict(options.get(name, {})))
-            generator.fit(train, condition=condition)
+            if reference is not None and getattr(generator, "uses_reference", False):
+                generator.fit(train, condition=condition, reference=reference)
+            else:
+                generator.fit(train, condition=condition)
             fitted = time.perf_counter()
             task.update(description=f"sample {name}")
             synthetic[name] = generator.sample(**_training_counts(train, condition), seed=seed)

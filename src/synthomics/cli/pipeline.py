@@ -88,6 +88,15 @@ def run(
         float, typer.Option("--test-fraction", help="Share of samples held out.")
     ] = 0.3,
     seed: SeedOption = 0,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            "--reference",
+            help="A larger cohort of the same kind of profiles, taxa named as in DATA, "
+            "that the diffusion model trains on first.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Fit generators on a training split, sample, evaluate on the held-out split, report.
 
@@ -113,6 +122,7 @@ def run(
 
     adata, fmt = read_input(data, metadata=metadata, tree=tree, taxonomy=taxonomy)
     omics = str(adata.uns.get("omics", "microbiome"))
+    cohort = None if reference is None else read_input(reference)[0]
     result = run_pipeline(
         adata,
         models=_model_list(models, omics),
@@ -122,6 +132,7 @@ def run(
         group_by=group_by,
         test_fraction=test_fraction,
         seed=seed,
+        reference=cohort,
     )
     _finish(result)
 
