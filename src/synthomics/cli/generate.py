@@ -20,6 +20,7 @@ from synthomics.cli.info import (
     MetadataOption,
     OrientationOption,
     RankOption,
+    ReferenceOption,
     TaxonomyOption,
     TreeOption,
 )
@@ -148,15 +149,7 @@ def fit(
             "diffusion models).",
         ),
     ] = False,
-    reference: Annotated[
-        Path | None,
-        typer.Option(
-            "--reference",
-            help="A larger cohort of the same kind of profiles, taxa named as in DATA, "
-            "that the diffusion model trains on first.",
-            show_default=False,
-        ),
-    ] = None,
+    reference: ReferenceOption = None,
 ) -> None:
     """Fit a generator to a table and save it (arrays + JSON manifest, no pickles).
 

@@ -41,6 +41,15 @@ RankOption = Annotated[
     str | None,
     typer.Option("--rank", help="Rank read from a MetaPhlAn table (default species)."),
 ]
+ReferenceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--reference",
+        help="A larger cohort of the same kind of profiles, taxa named as in DATA, "
+        "that the diffusion model trains on first.",
+        show_default=False,
+    ),
+]
 OrientationOption = Annotated[
     str,
     typer.Option(

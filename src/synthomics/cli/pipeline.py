@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from synthomics.cli.console import console, friendly_errors, reflow_help
+from synthomics.cli.info import ReferenceOption
 
 ModelsOption = Annotated[
     str | None,
@@ -88,15 +89,7 @@ def run(
         float, typer.Option("--test-fraction", help="Share of samples held out.")
     ] = 0.3,
     seed: SeedOption = 0,
-    reference: Annotated[
-        Path | None,
-        typer.Option(
-            "--reference",
-            help="A larger cohort of the same kind of profiles, taxa named as in DATA, "
-            "that the diffusion model trains on first.",
-            show_default=False,
-        ),
-    ] = None,
+    reference: ReferenceOption = None,
 ) -> None:
     """Fit generators on a training split, sample, evaluate on the held-out split, report.
 
