@@ -211,6 +211,11 @@ def test_reference_cohort_errors_name_what_is_wrong(adata, tmp_path):
     other.var_names = [f"otu_{i}" for i in range(10)]
     with pytest.raises(InputError, match="shares no taxon with the training table"):
         model.fit(adata, reference=other)
+    negative = adata.copy()
+    negative.X[0, 0] = -1
+    where = "the reference cohort: sample 'sample_00', feature 'taxon_00': negative"
+    with pytest.raises(InputError, match=where):
+        model.fit(adata, reference=negative)
     with pytest.raises(InputError, match="the reference is a ndarray"):
         model.fit(adata, reference=np.ones((3, 25)))
     with pytest.raises(InputError, match="reference_steps is 0"):

@@ -48,14 +48,15 @@ DrawTransform = Callable[[np.ndarray], np.ndarray]
 """Maps drawn ``n x p`` proportions to new ones (rows summing to one), before reads."""
 
 
-def abundance_matrix(adata: ad.AnnData) -> np.ndarray:
+def abundance_matrix(adata: ad.AnnData, source: object = None) -> np.ndarray:
     """The abundances of a microbiome container as a float array, checked.
 
-    Raises :class:`~synthomics.errors.InputError` (naming the file, sample and feature)
-    when ``uns['units']`` is not ``counts``, ``proportion`` or ``percent``, or a value is
-    not finite, is negative, or a sample is all zero.
+    Raises :class:`~synthomics.errors.InputError` (naming ``source``, by default
+    ``uns['source_file']``, and the sample and feature) when ``uns['units']`` is not
+    ``counts``, ``proportion`` or ``percent``, or a value is not finite, is negative, or a
+    sample is all zero.
     """
-    source = adata.uns.get("source_file")
+    source = source if source is not None else adata.uns.get("source_file")
     units = adata.uns.get("units")
     if units not in ("counts", "proportion", "percent"):
         raise InputError(

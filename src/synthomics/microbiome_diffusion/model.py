@@ -460,7 +460,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
             )
         self._check_omics(reference)
         source = reference.uns.get("source_file") or "the reference cohort"
-        X = abundance_matrix(reference)
+        X = abundance_matrix(reference, source)
         columns = pd.Index([str(f) for f in reference.var_names]).get_indexer(self.feature_names_)
         shared = columns >= 0
         if not shared.any():
