@@ -156,6 +156,12 @@ def test_bad_options_raise_input_errors():
         MicrobiomeDiffusion(size="huge")
     with pytest.raises(InputError, match="max_steps"):
         MicrobiomeDiffusion(max_steps=0)
+    # a step count is a whole number: not rounded down, not read from a bool or a string
+    for value in (2.5, True, "many"):
+        with pytest.raises(InputError, match=f"max_steps is {value!r}; expected a positive"):
+            MicrobiomeDiffusion(max_steps=value)
+        with pytest.raises(InputError, match=f"reference_steps is {value!r}; expected a"):
+            MicrobiomeDiffusion(reference_steps=value)
     with pytest.raises(InputError, match="presence_weight is 0"):
         MicrobiomeDiffusion(presence_weight=0)
 

@@ -23,6 +23,7 @@ constructor and passes the shared ones on as ``**options``::
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterator
 from dataclasses import fields
 from typing import Any, ClassVar
@@ -82,9 +83,11 @@ def check_choice(what: str, value: Any, allowed: tuple[str, ...]) -> None:
 
 
 def check_positive(**values: Any) -> None:
-    """Raise :class:`InputError` for the first value that is not a positive integer."""
+    """Raise :class:`InputError` for the first value that is not a positive integer (a
+    bool, a float or a string is not one, whatever its value)."""
     for what, value in values.items():
-        if int(value) < 1:
+        integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        if not integer or value < 1:
             raise InputError(None, f"{what} is {value!r}", expected="a positive integer")
 
 

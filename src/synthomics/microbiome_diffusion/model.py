@@ -93,7 +93,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from synthomics.diffusion.generator import DiffusionGenerator, check_choice
+from synthomics.diffusion.generator import DiffusionGenerator, check_choice, check_positive
 from synthomics.errors import InputError
 from synthomics.generators.library_size import LibrarySizeKind
 from synthomics.generators.microbiome import (
@@ -294,12 +294,7 @@ class MicrobiomeDiffusion(DiffusionGenerator, MicrobiomeGenerator):
         self.calibrate_prevalence = calibrate_prevalence
         self.calibrate_abundance = calibrate_abundance
         self.calibrate_evenness = calibrate_evenness
-        if isinstance(reference_steps, bool) or not (
-            isinstance(reference_steps, int) and reference_steps > 0
-        ):
-            raise InputError(
-                None, f"reference_steps is {reference_steps!r}", expected="a positive integer"
-            )
+        check_positive(reference_steps=reference_steps)
         self.reference_steps = reference_steps
         self._reference: Any = None
         self.calibration_: Any = None
